@@ -298,7 +298,7 @@ class BDOS:
             index, drive, host = self._host(de)
             if host is None:
                 return 0xFF
-            extent = (self.mem[de + 14] & 0x3F) * 32 + (self.mem[de + 12] & 0x1F)
+            extent = (int(self.mem[de + 14]) & 0x3F) * 32 + (int(self.mem[de + 12]) & 0x1F)
             total = drive.size_records(host)
             if extent > 0 and extent * RECORDS_PER_EXTENT >= total:
                 return 0xFF
@@ -403,7 +403,7 @@ class BDOS:
     def _advance_extent(self, fcb: int, drive, host) -> None:
         """CP/M moves to the next extent lazily, when CR has reached 128."""
         if self.mem[fcb + 32] >= RECORDS_PER_EXTENT:
-            extent = (self.mem[fcb + 14] & 0x3F) * 32 + (self.mem[fcb + 12] & 0x1F) + 1
+            extent = (int(self.mem[fcb + 14]) & 0x3F) * 32 + (int(self.mem[fcb + 12]) & 0x1F) + 1
             self.mem[fcb + 12] = extent & 0x1F
             self.mem[fcb + 14] = (extent >> 5) & 0x3F
             self.mem[fcb + 32] = 0
@@ -489,7 +489,7 @@ class BDOS:
                 return 0xFF
             new_host = drive.rename(host, new_name)
             if new_host is None:
-                self.m.note(f"rename refused: {drive.letter}:{new_host or new_name.decode('latin-1')} exists")
+                self.m.note(f"rename refused: {drive.letter}:{drive.check_name(new_name)} exists already")
                 return 0xFF
             high = self.attributes.pop((index, host), None)
             if high is not None:
