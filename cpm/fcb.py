@@ -114,8 +114,7 @@ def host_to_fcb_name(host: str) -> bytes | None:
         raw = (base.upper().ljust(8) + ext.upper().ljust(3)).encode("ascii")
     except UnicodeEncodeError:
         return None
-    stripped = raw.replace(b" ", b"")
-    if any(c in _BAD_HOST_CHARS for c in stripped) or base.strip() != base or ext.strip() != ext:
+    if any(c in _BAD_HOST_CHARS for c in (base + ext).encode("ascii")):
         return None
     return raw
 

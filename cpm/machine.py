@@ -76,6 +76,30 @@ class RunResult:
                 "message": self.message}
 
 
+def check_program(data: bytes, label: str) -> None:
+    if not data:
+        raise ProgramError(f"{label}: empty file, nothing to run")
+    if len(data) > L.MAX_COM_SIZE:
+        raise ProgramError(
+            f"{label}: {len(data):,} bytes does not fit the TPA "
+            f"(at most {L.MAX_COM_SIZE:,} bytes, 0100h..{L.TPA_END - 1:04X}h)")
+
+
+def read_program(path: Path | str) -> bytes:
+    """The bytes of a .COM file, or ProgramError with one clear line."""
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise ProgramError(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise ProgramError(f"{path}: is a folder, not a .COM file") from None
+    except OSError as err:
+        raise ProgramError(f"{path}: cannot read it ({err.strerror})") from None
+    check_program(data, str(path))
+    return data
+
+
 def make_cpu():
     from z80emu.cpu import Z80
     return Z80()
@@ -156,26 +180,8 @@ class CPMMachine:
 
     def load(self, program: bytes | Path | str, args: list[str] | tuple = ()) -> None:
         """Put a .COM at 0100h and build the command tail and FCBs from args."""
-        if isinstance(program, (str, Path)):
-            path = Path(program)
-            try:
-                data = path.read_bytes()
-            except FileNotFoundError:
-                raise ProgramError(f"{path}: no such file") from None
-            except IsADirectoryError:
-                raise ProgramError(f"{path}: is a folder, not a .COM file") from None
-            except OSError as err:
-                raise ProgramError(f"{path}: cannot read it ({err.strerror})") from None
-            label = str(path)
-        else:
-            data = bytes(program)
-            label = "program"
-        if not data:
-            raise ProgramError(f"{label}: empty file, nothing to run")
-        if len(data) > L.MAX_COM_SIZE:
-            raise ProgramError(
-                f"{label}: {len(data):,} bytes does not fit the TPA "
-                f"(at most {L.MAX_COM_SIZE:,} bytes, 0100h..{L.TPA_END - 1:04X}h)")
+        data = read_program(program) if isinstance(program, (str, Path)) else bytes(program)
+        check_program(data, "program")
         mem = self.cpu.mem
         mem[L.TPA_START:L.TPA_START + len(data)] = list(data)
         tail, fcb1, fcb2 = build_command(list(args))

@@ -68,8 +68,14 @@ def _positive_int(text: str) -> int:
     return value
 
 
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str):  # usage errors exit 1, as --help documents (argparse uses 2)
+        self.print_usage(sys.stderr)
+        self.exit(1, f"{self.prog}: error: {message}\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
+    p = _Parser(
         prog="python -m z80emu",
         description="Run a CP/M 2.2 .COM program on an emulated 64 KB Z80 system. "
                     "Options go before the program; everything after it is the program's "
@@ -140,7 +146,13 @@ def main(argv: list[str] | None = None) -> int:
     com_path = _find_program(args.program)
 
     from cpm.console import PipedConsole, TerminalConsole
-    from cpm.machine import EXIT_USAGE, CPMMachine, ProgramError, RunAborted
+    from cpm.machine import EXIT_USAGE, CPMMachine, ProgramError, RunAborted, read_program
+
+    try:
+        program = read_program(com_path)
+    except ProgramError as err:
+        _error(str(err))
+        return EXIT_USAGE
 
     drives = {"A": Path(".")}
     for letter, folder in args.drive:
@@ -187,11 +199,7 @@ def main(argv: list[str] | None = None) -> int:
             _error(text)
 
         machine.on_note = live_note
-        try:
-            machine.load(com_path, args.args)
-        except ProgramError as err:
-            _error(str(err))
-            return EXIT_USAGE
+        machine.load(program, args.args)
         result = machine.run()
     finally:
         if console is not None:
