@@ -162,9 +162,9 @@ srch:   ld de,fcb
         ld c,18
         jr srch
 sdone:  call crlf
-; delete NEW.DAT twice: 00 then FF
+; delete ALPHA.DAT twice: 00 then FF (NEW.DAT stays for the test to inspect)
         ld hl,fcb
-        ld de,n_new
+        ld de,n_alpha
         call setname
         ld c,19
         ld hl,m_del

@@ -1,6 +1,5 @@
 ; hello: BDOS 9 print string, BDOS 2 console output, return by RET (warm boot).
         org 100h
-bdos    equ 5
         ld de,msg
         ld c,9
         call bdos

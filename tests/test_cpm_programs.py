@@ -1,0 +1,267 @@
+"""CP/M test programs (tests/cpm/*.asm, assembled by z80emu.asm) run on the CP/M machine.
+
+Each program prints what the BDOS/BIOS returned; the output is compared with
+tests/cpm/NAME.out (reviewed by hand against the CP/M 2.2 documentation, CR LF
+kept as written), and the host files a program leaves are checked too.
+"""
+from __future__ import annotations
+
+import io
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+asm = pytest.importorskip("z80emu.asm", reason="z80emu.asm (the assembler) is not available")
+pytest.importorskip("z80emu.cpu", reason="z80emu.cpu (the CPU core) is not available yet")
+
+from cpm.console import PipedConsole  # noqa: E402
+from cpm.machine import EXIT_BUDGET, EXIT_EMULATION, CPMMachine, RunAborted  # noqa: E402
+
+PROGRAMS = Path(__file__).resolve().parent / "cpm"
+
+
+def build(name: str) -> bytes:
+    src = (PROGRAMS / f"{name}.asm").read_text() + "\n" + (PROGRAMS / "lib.asm").read_text()
+    return bytes(asm.assemble(src, filename=f"{name}.asm").binary)
+
+
+def build_source(source: str) -> bytes:
+    return bytes(asm.assemble(source + "\n" + (PROGRAMS / "lib.asm").read_text(), filename="inline.asm").binary)
+
+
+def run(program: bytes, drives: dict, stdin: bytes = b"", args=(), **kw):
+    out = io.BytesIO()
+    console = PipedConsole(io.BytesIO(stdin), out)
+    machine = CPMMachine(drives=drives, console=console, **kw)
+    machine.load(program, list(args))
+    result = machine.run()
+    return out.getvalue(), result
+
+
+def expected(name: str) -> bytes:
+    return (PROGRAMS / f"{name}.out").read_bytes()
+
+
+def test_hello_prints_with_bdos_2_and_9_and_ret_warm_boots(tmp_path):
+    out, res = run(build("hello"), {"A": tmp_path})
+    assert out == b"Hello, CP/M!\r\n"
+    assert res.exit_status == 0 and res.message == ""
+    assert res.tstates > 0 and res.instructions > 0
+
+
+def test_command_tail_and_default_fcbs_as_ccp_builds_them(tmp_path):
+    out, res = run(build("tail"), {"A": tmp_path}, args=["b:foo*.t?t", "x.y", "extra"])
+    assert out == expected("tail")
+    assert res.exit_status == 0
+
+
+def test_console_functions_with_piped_input(tmp_path):
+    out, res = run(build("console"), {"A": tmp_path}, stdin=b"khello world long\ntwo\r\nz")
+    assert out == expected("console")
+    # BDOS 10 echoes the line and ends it with a bare CR; the rest of a too-long line is dropped
+    assert b"line? hello worl\r n=0A [hello worl]\r\n" in out
+    assert res.exit_status == 0
+    assert "end of input" in res.message
+
+
+def test_sequential_and_random_file_io_rename_delete_search(tmp_path):
+    (tmp_path / "PART.TXT").write_bytes(b"x" * 130)
+    (tmp_path / "ALPHA.DAT").write_bytes(b"alpha")
+    (tmp_path / "beta.dat").write_bytes(b"b" * 20000)
+    out, res = run(build("files"), {"A": tmp_path})
+    assert out == expected("files")
+    assert res.exit_status == 0
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["NEW.DAT", "PART.TXT", "beta.dat"]
+    # records A, B, C, then the random write at record 10 with a zero-filled gap
+    assert (tmp_path / "NEW.DAT").read_bytes() == b"A" * 128 + b"B" * 128 + b"C" * 128 + bytes(7 * 128) + b"Z" * 128
+    assert (tmp_path / "PART.TXT").read_bytes() == b"x" * 130
+    assert (tmp_path / "beta.dat").read_bytes() == b"b" * 20000
+
+
+def test_file_larger_than_one_extent(tmp_path):
+    out, res = run(build("bigfile"), {"A": tmp_path})
+    assert out == expected("bigfile")
+    data = (tmp_path / "BIG.DAT").read_bytes()
+    assert len(data) == 300 * 128
+    for record in (0, 127, 128, 255, 256, 299):
+        chunk = data[record * 128:(record + 1) * 128]
+        assert chunk[0] == record & 0xFF and chunk[1] == record >> 8
+
+
+def test_disk_vectors_dpb_alv_attributes_and_user(tmp_path):
+    a, b = tmp_path / "a", tmp_path / "b"
+    a.mkdir()
+    b.mkdir()
+    (b / "file.txt").write_bytes(b"f" * 5000)
+    out, res = run(build("disk"), {"A": a, "B": b})
+    assert out == expected("disk")
+    assert sorted(p.name for p in b.iterdir()) == ["file.txt"]  # R/O drive: nothing made
+
+
+def snapshot(folder: Path) -> dict:
+    return {str(p.relative_to(folder)): (os.readlink(p) if p.is_symlink() else
+                                          p.read_bytes() if p.is_file() else None)
+            for p in sorted(folder.rglob("*"))}
+
+
+def test_program_cannot_escape_its_drive_folder(tmp_path):
+    drive = tmp_path / "drive"
+    drive.mkdir()
+    (tmp_path / "outside.txt").write_bytes(b"secret")
+    os.symlink("../outside.txt", drive / "LINK.TXT")
+    (drive / "FILE.TXT").write_bytes(b"f")
+    before = snapshot(tmp_path)
+    out, res = run(build("escape"), {"A": drive})
+    assert out == expected("escape")
+    assert out.count(b"=FF") == 8 and b"=00" not in out
+    assert snapshot(tmp_path) == before
+    assert any("refused" in n for n in res.notes)
+
+
+def test_bios_entries_called_directly_and_jp_0(tmp_path):
+    out, res = run(build("bios"), {"A": tmp_path}, stdin=b"q")
+    assert out == expected("bios")
+    assert res.exit_status == 0
+
+
+def test_unknown_bdos_function_stops_with_caller_address(tmp_path):
+    out, res = run(build("unknown"), {"A": tmp_path})
+    assert res.exit_status == EXIT_EMULATION
+    assert "unknown BDOS function 99 (63h)" in res.message and "0108h" in res.message
+    assert out == b"calling 99 "
+
+
+def test_unknown_bdos_function_lenient_returns_zero(tmp_path):
+    out, res = run(build("unknown"), {"A": tmp_path}, lenient=True)
+    assert res.exit_status == 0
+    assert out == b"calling 99 returned=00 \r\n"
+
+
+def test_t_state_budget_stops_an_endless_loop(tmp_path):
+    out, res = run(build_source("org 100h\nloop: jr loop"), {"A": tmp_path}, max_tstates=100_000)
+    assert res.exit_status == EXIT_BUDGET
+    assert 100_000 <= res.tstates < 100_100
+
+
+def test_halt_without_interrupts_is_an_emulation_error(tmp_path):
+    _, res = run(build_source("org 100h\ndi\nhalt"), {"A": tmp_path})
+    assert res.exit_status == EXIT_EMULATION and "halted" in res.message
+
+
+STATUS_LOOP = """
+        org 100h
+wait:   ld c,11
+        call bdos
+        or a
+        jr z,wait               ; spins until a key is reported
+        ld c,1
+        call bdos
+        ld c,0
+        jp bdos
+"""
+
+POLL_LOOP = """
+        org 100h
+poll:   ld e,0FFh
+        ld c,6
+        call bdos
+        or a
+        jr z,poll
+        call putc
+        jr poll
+"""
+
+
+def test_program_waiting_on_console_status_gets_its_key_from_the_pipe(tmp_path):
+    out, res = run(build_source(STATUS_LOOP), {"A": tmp_path}, stdin=b"x", max_tstates=50_000_000)
+    assert res.exit_status == 0
+    assert out == b"x"
+
+
+def test_program_polling_bdos_6_after_end_of_input_ends_cleanly(tmp_path):
+    out, res = run(build_source(POLL_LOOP), {"A": tmp_path}, stdin=b"ab", max_tstates=200_000_000)
+    assert out == b"ab"
+    assert res.exit_status == 0 and "end of input" in res.message
+
+
+class Recorder:
+    def __init__(self, abort_on: int | None = None):
+        self.events = []
+        self.output = bytearray()
+        self.abort_on = abort_on
+
+    def on_start(self, machine):
+        self.events.append("start")
+
+    def on_command_tail(self, tail):
+        self.events.append(("tail", tail))
+
+    def on_input_line(self, line):
+        self.events.append(("line", line))
+
+    def on_output(self, byte):
+        self.output.append(byte)
+        if byte == self.abort_on:
+            raise RunAborted(f"mismatch at byte {len(self.output)}", 3)
+
+    def on_exit(self, machine):
+        self.events.append("exit")
+
+
+def test_observers_see_tail_input_lines_and_program_output_but_not_echo(tmp_path):
+    rec = Recorder()
+    out, res = run(build("console"), {"A": tmp_path}, stdin=b"khello world long\ntwo\r\nz",
+                   args=["one"], observers=[rec])
+    assert rec.events == ["start", ("tail", b" ONE"), ("line", b"hello worl"), ("line", b"two"), "exit"]
+    # what the program wrote = the screen without the BDOS echoes, with its TAB unexpanded
+    written = (out.replace(b"key? k", b"key? ").replace(b"line? hello worl\r", b"line? ")
+               .replace(b"line? two\r", b"line? ").replace(b"a       b", b"a\tb"))
+    assert bytes(rec.output) == written
+
+
+def test_observer_can_abort_the_run_with_its_exit_status(tmp_path):
+    rec = Recorder(abort_on=ord("!"))
+    out, res = run(build("hello"), {"A": tmp_path}, observers=[rec])
+    assert res.exit_status == 3 and res.message == "mismatch at byte 12"
+    assert "exit" in rec.events
+
+
+# -- the command line, end to end (one subprocess each) ---------------------------------------
+def cli(repo_root: Path, *args, cwd: Path, stdin: bytes = b""):
+    return subprocess.run([sys.executable, "-m", "z80emu", *map(str, args)], input=stdin,
+                          capture_output=True, cwd=cwd, timeout=300,
+                          env={**os.environ, "PYTHONPATH": str(repo_root)})
+
+
+def test_cli_piped_session_stats_trace_and_exit_note(repo_root, tmp_path):
+    com = tmp_path / "CONSOLE.COM"
+    com.write_bytes(build("console"))
+    stats = tmp_path / "stats.json"
+    trace = tmp_path / "trace.txt"
+    res = cli(repo_root, "--stats", "--stats-json", stats, "--trace-bdos", trace, com,
+              cwd=tmp_path, stdin=b"khello world long\ntwo\r\nz")
+    assert res.returncode == 0, res.stderr
+    assert res.stdout == expected("console")
+    err = res.stderr.decode().splitlines()
+    assert err[0].startswith("z80emu: end of input")
+    assert err[1].startswith("stats: ") and "MHz emulated" in err[1] and "real 4 MHz Z80" in err[1]
+    data = json.loads(stats.read_text())
+    assert data["tstates"] > 0 and data["exit_status"] == 0
+    lines = trace.read_text().splitlines()
+    assert any("BDOS 10 Read Console Buffer" in ln for ln in lines)
+    assert any("BDOS 12 Return Version Number" in ln and "-> 0022h" in ln for ln in lines)
+
+
+def test_cli_a_drive_is_the_current_directory_and_b_is_mounted(repo_root, tmp_path):
+    com = tmp_path / "DISK.COM"
+    com.write_bytes(build("disk"))
+    b = tmp_path / "bdrive"
+    b.mkdir()
+    (b / "file.txt").write_bytes(b"f" * 5000)
+    res = cli(repo_root, "--drive", f"B={b}", "DISK", cwd=tmp_path)
+    assert res.returncode == 0, res.stderr
+    assert res.stdout == expected("disk")
