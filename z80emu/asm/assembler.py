@@ -817,7 +817,10 @@ class _Assembler:
                     raise self.err(f"index displacement {v} out of range (-128..127)", src, o.col)
                 out.append(v & 0xFF)
             elif b == "rel":
-                dist = v - ((self.pc + size) & 0xFFFF)
+                if not -32768 <= v <= 65535:
+                    raise self.err(f"jump target {v} out of range", src, o.col)
+                dist = (v - (self.pc + size)) & 0xFFFF   # the PC wraps at 64K
+                dist = dist - 0x10000 if dist >= 0x8000 else dist
                 if not -128 <= dist <= 127:
                     raise self.err(f"relative jump out of range: target is {dist} bytes "
                                    f"away (allowed -128..127)", src, o.col)
