@@ -56,11 +56,13 @@ layleft equ VARS+17         ; layers still to run in this step
 amidx   equ VARS+18         ; argmax: offset of the best row
 qnum    equ VARS+19         ; guess: question number
 tailmode equ VARS+20        ; 1 when answering the command tail
+curinoff equ VARS+21        ; row offset of this layer's inputs
 RESP    equ VARS+32         ; the answer so far (for the guess game)
 ACTBASE equ 0AC00h          ; activation lists of the hidden layers (0400h each)
 
 ; layer descriptor fields (16 bytes each, table LAYERS, made by the builder)
-D_COLPTR equ 0              ; column pointer table, minus 2*input offset
+D_COLPTR equ 0              ; sparse: column pointer table minus 2*input offset;
+                            ; dense: column data minus input offset*bytes per column
 D_COLFN equ 2               ; sparse_col or dense_col
 D_BLO   equ 4               ; bias low bytes (rows bytes)
 D_BHI   equ 6               ; bias high bytes
@@ -501,6 +503,8 @@ setup_layer:
         ld (curoff),a
         ld a,(ix+D_NB)
         ld (curnb),a
+        ld a,(ix+D_OFF-D_SIZE)  ; the previous layer's offset (0 before layer 1)
+        ld (curinoff),a
         ld a,15                 ; skip 15-shift of the 15 shift pairs
         sub (ix+D_SHIFT)
         add a,a
@@ -558,20 +562,23 @@ ap_loop:
         ld a,b
         or c
         ret z
-        ld h,0
-        add hl,hl
-        ld de,(curcol)
-        add hl,de
-        ld e,(hl)
-        inc hl
-        ld d,(hl)
+        ld a,l
 ap_call:
         call sparse_col         ; patched by setup_layer
         jr ap_loop
 
-; Sparse column at DE: [n] rows(+1) [n] rows(-1) [n] rows(-2); BC = x.
+; Sparse column A (through the pointer table): [n] rows(+1) [n] rows(-1)
+; [n] rows(-2); BC = x.
 sparse_col:
-        ex de,hl
+        ld l,a
+        ld h,0
+        add hl,hl
+        ld de,(curcol)
+        add hl,de
+        ld a,(hl)
+        inc hl
+        ld h,(hl)
+        ld l,a
         ld d,ACCLO
         ld a,b
         or a
@@ -695,16 +702,33 @@ neg_bc:
         inc bc
         ret
 
-; Dense column at DE: 2 bits per row (01 = +1, 11 = -1, 10 = -2, 00 = 0),
-; row OFF+4k+j in bits 2j+1..2j of byte k; BC = x.
+; Dense column A, at curcol + A * curnb (no pointer table): 2 bits per row
+; (01 = +1, 11 = -1, 10 = -2, 00 = 0), row OFF+4k+j in bits 2j+1..2j of
+; byte k; BC = x.
 dense_col:
         ld (dxp),bc
+        ld hl,curinoff          ; column number = offset - input offset
+        sub (hl)
+        ld e,a                  ; HL = A * curnb + curcol
+        ld d,0
+        ld hl,0
+        ld a,(curnb)
+        ld b,8
+dc_mul:
+        add hl,hl
+        add a,a
+        jr nc,dc_mul1
+        add hl,de
+dc_mul1:
+        djnz dc_mul
+        ld de,(curcol)
+        add hl,de
+        ld bc,(dxp)
         call neg_bc
         ld (dxm),bc
         sla c
         rl b
         ld (dxm2),bc
-        ex de,hl
         ld d,ACCLO
         ld a,(curoff)
         ld e,a

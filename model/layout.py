@@ -58,9 +58,9 @@ def sparse_size(w: np.ndarray) -> tuple[int, bool]:
 
 
 def dense_size(w: np.ndarray) -> int:
-    """Bytes of the dense layout (pointers + 2-bit columns + biases)."""
+    """Bytes of the dense layout (2-bit columns + biases; no pointer table)."""
     rows, cols = w.shape
-    return 2 * cols + cols * ((rows + 3) // 4) + 2 * rows
+    return cols * ((rows + 3) // 4) + 2 * rows
 
 
 def plan_layers(weights, shifts, budget: int, fixed_bytes: int,
@@ -142,9 +142,10 @@ def layer_source(w: np.ndarray, b: np.ndarray, plan: LayerPlan) -> list[str]:
         pos += len(rec)
     bias = b.astype(np.int64) & 0xFFFF
     lines = [f"; layer {k}: {plan.rows} x {plan.cols}, {plan.kind}, "
-             f"{int((w != 0).sum())} nonzero weights, shift {plan.shift}",
-             f"L{k}_COLS:"]
-    lines += _dw_lines([f"L{k}_DATA+{s}" for s in starts])
+             f"{int((w != 0).sum())} nonzero weights, shift {plan.shift}"]
+    if plan.kind == SPARSE:
+        lines.append(f"L{k}_COLS:")
+        lines += _dw_lines([f"L{k}_DATA+{s}" for s in starts])
     lines.append(f"L{k}_BLO:")
     lines += _db_lines(bias & 0xFF)
     lines.append(f"L{k}_BHI:")
@@ -158,13 +159,17 @@ def layer_source(w: np.ndarray, b: np.ndarray, plan: LayerPlan) -> list[str]:
 
 def descriptor_source(plans: list[LayerPlan]) -> list[str]:
     """The LAYERS table the engine walks (field order: D_* in engine.asm)."""
-    lines = ["LAYERS:"]
+    lines = ["; D_OFF of a layer 0: layer 1's inputs start at offset 0",
+             "        db 0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0",
+             "LAYERS:"]
     for p in plans:
         k = p.index
         colfn = "sparse_col" if p.kind == SPARSE else "dense_col"
         out = f"ACT{k}" if p.hidden else "0"
         inp = f"ACT{k - 1}" if k > 1 else "0"
-        lines.append(f"        dw L{k}_COLS-{2 * p.in_off},{colfn},L{k}_BLO,L{k}_BHI")
-        lines.append(f"        db {p.off},{p.shift},{1 if p.hidden else 0},{(p.rows + 3) // 4}")
+        nb = (p.rows + 3) // 4
+        cols = f"L{k}_COLS-{2 * p.in_off}" if p.kind == SPARSE else f"L{k}_DATA"
+        lines.append(f"        dw {cols},{colfn},L{k}_BLO,L{k}_BHI")
+        lines.append(f"        db {p.off},{p.shift},{1 if p.hidden else 0},{nb}")
         lines.append(f"        dw {out},{inp}")
     return lines
