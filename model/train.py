@@ -1,0 +1,277 @@
+"""Quantization-aware trainer (numpy only) for the integer model of MODEL.md.
+
+The float model is the integer model with its rounding steps relaxed:
+
+    a = Wq x + bq;  z = a / 2**shift;  zq = floor(z);  hidden: relu(zq)
+
+where Wq = Q(W) is W rounded to {-2,-1,0,1} with a dead zone that sets the
+requested fraction of weights to zero, bq = round(b), and every rounding uses a
+straight-through estimator (the gradient passes as if it were the identity).
+Progressive quantization blends each rounding in with a factor alpha that
+ramps from 0 to 1 over the first part of training; once alpha is 1 the
+forward pass is exactly the integer model (as long as nothing overflows), and
+a penalty keeps every accumulator well inside int16.
+
+Accuracy shown while training and used to keep the best checkpoint is always
+that of the exported integer model run by the exact reference.
+"""
+from __future__ import annotations
+
+import json
+import signal
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Callable, Sequence
+
+import numpy as np
+
+from model.data import Pair, query_key
+from model.encode import INPUT_SIZE, build_charset
+from model.evaluate import Scores, evaluate, step_inputs
+from model.reference import IntModel, save_model
+
+OVERFLOW_LIMIT = 24000.0      # accumulators beyond this are penalised (int16 max 32767)
+
+
+@dataclass
+class TrainConfig:
+    hidden_sizes: list[int] = field(default_factory=lambda: [96, 64])
+    shifts: list[int] | None = None          # default: 2 for every layer (format v1)
+    epochs: int = 60
+    batch_size: int = 128
+    lr: float = 0.02
+    sparsity: float = 0.75                    # target fraction of zero weights
+    quant_ramp: float = 0.4                   # fraction of epochs to reach full quantization
+    logit_scale: float = 0.25                 # softmax temperature on integer logits
+    overflow_weight: float = 1.0
+    activation_l1: float = 0.0                # pushes hidden outputs to zero (engine speed)
+    seed: int = 1
+    holdout: float = 0.1                      # fraction of distinct queries held out
+
+    def layer_shifts(self) -> list[int]:
+        n = len(self.hidden_sizes) + 1
+        if self.shifts is None:
+            return [2] * n
+        if len(self.shifts) != n:
+            raise ValueError(f"{len(self.shifts)} shifts given for {n} layers")
+        return list(self.shifts)
+
+
+def split_holdout(pairs: Sequence[Pair], fraction: float, seed: int) -> tuple[list[Pair], list[Pair]]:
+    """Hold out whole distinct queries (all their pairs), deterministically."""
+    if fraction <= 0:
+        return list(pairs), []
+    keys = sorted({query_key(p.query) for p in pairs})
+    rng = np.random.default_rng(seed + 1000)
+    held = set(rng.choice(keys, size=int(len(keys) * fraction), replace=False).tolist())
+    train = [p for p in pairs if query_key(p.query) not in held]
+    return train, [p for p in pairs if query_key(p.query) in held]
+
+
+# --------------------------------------------------------------- quantizers
+
+def quantize_weights(w: np.ndarray, sparsity: float) -> np.ndarray:
+    """Round to {-2,-1,0,1}; the smallest `sparsity` fraction (by |w|) become 0."""
+    mag = np.abs(w)
+    threshold = max(0.5, float(np.quantile(mag, sparsity))) if sparsity > 0 else 0.5
+    q = np.clip(np.sign(w) * np.maximum(1.0, np.round(mag)), -2, 1)
+    q[mag < threshold] = 0.0
+    return q
+
+
+class Trainer:
+    """Latent float weights, Adam state and the training loop."""
+
+    def __init__(self, config: TrainConfig, charset: str):
+        self.config = config
+        self.charset = charset
+        self.shifts = config.layer_shifts()
+        sizes = [INPUT_SIZE] + list(config.hidden_sizes) + [len(charset)]
+        rng = np.random.default_rng(config.seed)
+        self.weights = [rng.normal(0.0, 0.9, size=(o, i)) for i, o in zip(sizes[:-1], sizes[1:])]
+        self.biases = [np.zeros(o) for o in sizes[1:]]
+        self.params = self.weights + self.biases
+        self.m = [np.zeros_like(p) for p in self.params]
+        self.v = [np.zeros_like(p) for p in self.params]
+        self.t = 0
+        self.epoch = 0
+        self.rng = rng
+        self.hits = 0             # right teacher-forced steps this epoch (training path)
+
+    # the integer model the current latent weights stand for
+    def export(self, metadata: dict | None = None) -> IntModel:
+        weights = [quantize_weights(w, self.config.sparsity).astype(np.int8) for w in self.weights]
+        biases = [np.clip(np.round(b), -32768, 32767).astype(np.int16) for b in self.biases]
+        return IntModel(weights, biases, list(self.shifts), self.charset, dict(metadata or {}))
+
+    def alpha(self) -> float:
+        ramp = max(1, int(self.config.epochs * self.config.quant_ramp))
+        return min(1.0, (self.epoch + 1) / ramp)
+
+    def step(self, x: np.ndarray, y: np.ndarray, alpha: float) -> float:
+        cfg = self.config
+        n_layers = len(self.weights)
+        qw = [w + alpha * (quantize_weights(w, cfg.sparsity) - w) for w in self.weights]
+        qb = [b + alpha * (np.round(b) - b) for b in self.biases]
+        acts, pre, masks = [x], [], []
+        h = x
+        for k in range(n_layers):
+            a = h @ qw[k].T + qb[k]
+            pre.append(a)
+            z = a / (1 << self.shifts[k])
+            z = z + alpha * (np.floor(z) - z)
+            if k < n_layers - 1:
+                mask = z > 0
+                masks.append(mask)
+                h = np.where(mask, z, 0.0)
+                acts.append(h)
+            else:
+                h = z
+        logits = h * cfg.logit_scale
+        logits -= logits.max(axis=1, keepdims=True)
+        prob = np.exp(logits)
+        prob /= prob.sum(axis=1, keepdims=True)
+        batch = len(y)
+        self.hits += int(np.sum(np.argmax(logits, axis=1) == y))
+        loss = float(-np.mean(np.log(prob[np.arange(batch), y] + 1e-12)))
+        grad = prob
+        grad[np.arange(batch), y] -= 1.0
+        grad *= cfg.logit_scale / batch
+        grads_w, grads_b = [None] * n_layers, [None] * n_layers
+        for k in range(n_layers - 1, -1, -1):
+            da = grad / (1 << self.shifts[k])
+            a = pre[k]
+            over = np.abs(a) - OVERFLOW_LIMIT
+            if (over > 0).any():
+                pen = np.where(over > 0, over, 0.0)
+                loss += cfg.overflow_weight * float(np.sum(pen ** 2)) / (OVERFLOW_LIMIT ** 2 * batch)
+                da = da + cfg.overflow_weight * 2 * pen * np.sign(a) / (OVERFLOW_LIMIT ** 2 * batch)
+            grads_w[k] = da.T @ acts[k]
+            grads_b[k] = da.sum(axis=0)
+            if k > 0:
+                grad = (da @ qw[k]) * masks[k - 1]
+                if cfg.activation_l1:
+                    grad = grad + cfg.activation_l1 * masks[k - 1] / batch
+        self._adam(grads_w + grads_b)
+        return loss
+
+    def _adam(self, grads: list[np.ndarray], beta1=0.9, beta2=0.999, eps=1e-8) -> None:
+        self.t += 1
+        # cosine decay to 5% over the whole run: quantized weights need calm late steps
+        progress = min(1.0, self.epoch / max(1, self.config.epochs))
+        lr = self.config.lr * (0.05 + 0.95 * 0.5 * (1 + np.cos(np.pi * progress)))
+        n_w = len(self.weights)
+        for i, (p, g) in enumerate(zip(self.params, grads)):
+            self.m[i] = beta1 * self.m[i] + (1 - beta1) * g
+            self.v[i] = beta2 * self.v[i] + (1 - beta2) * g * g
+            m_hat = self.m[i] / (1 - beta1 ** self.t)
+            v_hat = self.v[i] / (1 - beta2 ** self.t)
+            # biases live in integer units (tens to hundreds): a bigger step
+            scale = lr if i < n_w else lr * 20
+            p -= scale * m_hat / (np.sqrt(v_hat) + eps)
+            if i < n_w:
+                np.clip(p, -2.5, 1.5, out=p)
+            else:
+                np.clip(p, -30000, 30000, out=p)
+
+    # --------------------------------------------------------- checkpoints
+    def state(self) -> dict:
+        arrays = {f"w{k}": w for k, w in enumerate(self.weights)}
+        arrays.update({f"b{k}": b for k, b in enumerate(self.biases)})
+        arrays.update({f"m{k}": m for k, m in enumerate(self.m)})
+        arrays.update({f"v{k}": v for k, v in enumerate(self.v)})
+        meta = {"t": self.t, "epoch": self.epoch, "charset": self.charset,
+                "config": asdict(self.config), "rng": self.rng.bit_generator.state}
+        arrays["_meta"] = np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8)
+        return arrays
+
+    def load_state(self, arrays: dict) -> None:
+        meta = json.loads(bytes(arrays["_meta"].tolist()).decode())
+        for k in range(len(self.weights)):
+            if arrays[f"w{k}"].shape != self.weights[k].shape:
+                raise ValueError("checkpoint has a different architecture")
+            self.weights[k][...] = arrays[f"w{k}"]
+            self.biases[k][...] = arrays[f"b{k}"]
+        for i in range(len(self.params)):
+            self.m[i][...] = arrays[f"m{i}"]
+            self.v[i][...] = arrays[f"v{i}"]
+        self.t, self.epoch = meta["t"], meta["epoch"]
+        self.rng.bit_generator.state = meta["rng"]
+
+
+def checkpoint_path(output: Path) -> Path:
+    return output.with_name(output.stem + ".ckpt.npz")
+
+
+def train(pairs: Sequence[Pair], config: TrainConfig, output: Path,
+          heldout: Sequence[Pair] = (), resume: bool = False,
+          log: Callable[[str], None] = lambda s: print(s, file=sys.stderr, flush=True)) -> tuple[IntModel, Scores]:
+    """Train, keep the integer model with the best exact accuracy on the
+    training pairs, save it to `output`; returns (model, its scores)."""
+    pairs = list(pairs)
+    if heldout:
+        train_pairs, held = pairs, list(heldout)
+    else:
+        train_pairs, held = split_holdout(pairs, config.holdout, config.seed)
+    charset = build_charset(p.answer for p in pairs)
+    trainer = Trainer(config, charset)
+    ckpt = checkpoint_path(output)
+    best_model, best_scores, best_key = None, None, (-1.0, -1.0)
+    if resume:
+        if not ckpt.is_file():
+            raise FileNotFoundError(f"no checkpoint to resume from: {ckpt}")
+        with np.load(ckpt) as npz:
+            trainer.load_state({k: npz[k] for k in npz.files})
+        log(f"resumed from {ckpt} at epoch {trainer.epoch}")
+    x_all, y_all = step_inputs(train_pairs, charset)
+    x_float = x_all.astype(np.float64)
+    held_xy = step_inputs(held, charset) if held else None
+    log(f"training on {len(train_pairs)} pairs ({len(x_all)} steps), "
+        f"{len(held)} held-out pairs, charset {charset[:-1]!r} + EOS, "
+        f"layers {[INPUT_SIZE] + config.hidden_sizes + [len(charset)]}, shifts {trainer.shifts}")
+    meta = {"hidden_sizes": config.hidden_sizes, "sparsity": config.sparsity,
+            "seed": config.seed, "epochs": config.epochs}
+    start = time.monotonic()
+    interrupted = False
+    try:
+        while trainer.epoch < config.epochs:
+            alpha = trainer.alpha()
+            order = trainer.rng.permutation(len(x_float))
+            losses = []
+            trainer.hits = 0
+            for lo in range(0, len(order), config.batch_size):
+                idx = order[lo:lo + config.batch_size]
+                losses.append(trainer.step(x_float[idx], y_all[idx], alpha))
+            trainer.epoch += 1
+            model = trainer.export(meta)
+            scores = evaluate(model, train_pairs, (x_all, y_all))
+            key = (scores.exact, scores.per_char)
+            # only fully quantized epochs compete: earlier ones are not what was trained
+            if alpha >= 1.0 and key > best_key:
+                best_model, best_scores, best_key = model, scores, key
+                save_model(best_model, output)
+            held_text = ""
+            if held:
+                hs = evaluate(model, held, held_xy)
+                held_text = f" held-out {hs.exact:.1%}"
+            log(f"epoch {trainer.epoch:3d}/{config.epochs} loss {np.mean(losses):.3f} "
+                f"quant {alpha:.2f} train-path {trainer.hits / len(order):.1%} | integer: exact {scores.exact:.2%} per-char "
+                f"{scores.per_char:.2%}{held_text} overflow {scores.overflow_steps:.1%} | "
+                f"best {best_key[0]:.2%} | {time.monotonic() - start:.0f}s")
+            np.savez(ckpt, **trainer.state())
+    except KeyboardInterrupt:
+        interrupted = True
+        log("interrupted: keeping the best model so far")
+    if best_model is None:
+        best_model = trainer.export(meta)
+        best_scores = evaluate(best_model, train_pairs, (x_all, y_all))
+    best_model.metadata["train_exact"] = best_scores.exact
+    if held:
+        best_model.metadata["heldout_exact"] = evaluate(best_model, held).exact
+    best_model.metadata["train_seconds"] = round(time.monotonic() - start, 1)
+    save_model(best_model, output)
+    if interrupted:
+        raise KeyboardInterrupt
+    return best_model, best_scores
