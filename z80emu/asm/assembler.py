@@ -237,6 +237,7 @@ class _Assembler:
         self.pass1_symbols: dict[str, int] = {}
         self.redefinable: set[str] = set()
         self.macros: dict[str, tuple] = {}
+        self.unresolved = self.missing = False
 
     # ---- errors
     def err(self, msg, src: _Src, col=0):
@@ -286,6 +287,8 @@ class _Assembler:
         def lookup(name, off):
             q = self.qualify(name, src, col + off)
             v = self.symbols.get(q)
+            if v is None:
+                self.missing = True
             if v is None and self.pass_no == 2:
                 if name.lower() in RESERVED:
                     raise self.err(f"register {name!r} is not allowed here", src, col + off)
@@ -298,6 +301,9 @@ class _Assembler:
             v = X.evaluate(node, self.lookup_fn(src, col), self.pc)
         except X.ExprError as e:
             raise self.err(str(e), src, col + e.offset)
+        if v is None and need and self.pass_no == 1:
+            self.unresolved = True      # try again in the next pass
+            return 0
         if v is None and need:
             raise self.err(f"{what} must be known in the first pass (it uses a "
                            f"symbol defined later)", src, col)
@@ -578,13 +584,12 @@ class _Assembler:
                            need=True, what="'ds' count")
             if n < 0 or self.pc + n > 0x10000:
                 raise self.err(f"'ds' count {n} out of range", src, ops[0][1])
+            f = 0
             if len(ops) == 2:
                 f = self.value(self.parse_expr(ops[1][0], src, ops[1][1]), src, ops[1][1]) or 0
                 if not -128 <= f <= 255:
                     raise self.err(f"fill value {f} out of range for a byte", src, ops[1][1])
-                self.emit(bytes([f & 0xFF]) * n, src, op_col)
-            else:
-                self.pc += n
+            self.emit(bytes([f & 0xFF]) * n, src, op_col)
             self.list_line(src, addr)
         elif d == "align":
             ops = self.operands_or_error(args, col, src, op_col, d)
@@ -593,13 +598,12 @@ class _Assembler:
             if n <= 0:
                 raise self.err(f"'align' boundary must be positive, got {n}", src, ops[0][1])
             pad = (-self.pc) % n
+            f = 0
             if len(ops) > 1:
                 f = self.value(self.parse_expr(ops[1][0], src, ops[1][1]), src, ops[1][1]) or 0
-                self.emit(bytes([f & 0xFF]) * pad, src, op_col)
-            else:
-                if self.pc + pad > 0x10000:
-                    raise self.err("'align' runs past address 0FFFFH", src, op_col)
-                self.pc += pad
+                if not -128 <= f <= 255:
+                    raise self.err(f"fill value {f} out of range for a byte", src, ops[1][1])
+            self.emit(bytes([f & 0xFF]) * pad, src, op_col)
             self.list_line(src, addr)
         elif d == "org":
             ops = self.operands_or_error(args, col, src, op_col, d)
@@ -870,13 +874,25 @@ def _lines_of(text, filename):
         yield _Src(line, filename, i)
 
 
+MAX_PASSES = 8
+
+
 def assemble(source: str, filename: str = "<source>", include_paths=()) -> AsmResult:
     """Assemble Z80 source text. Raises AsmError on the first error."""
     asm = _Assembler(include_paths)
-    asm.run_pass(1, list(_lines_of(source, filename)))
+    lines = list(_lines_of(source, filename))
+    # Sizing passes until every symbol keeps its value (forward references
+    # in 'if', 'ds', 'org', 'rept' take a pass more), then the final pass
+    # emits bytes and reports anything still undefined.
+    previous = None
+    for _ in range(MAX_PASSES):
+        asm.unresolved = asm.missing = False
+        asm.run_pass(1, lines)
+        if not asm.unresolved and (not asm.missing or asm.symbols == previous):
+            break
+        previous = dict(asm.symbols)
     asm.pass1_symbols = dict(asm.symbols)
-    asm.redefinable_pass1 = set(asm.redefinable)
-    asm.run_pass(2, list(_lines_of(source, filename)))
+    asm.run_pass(2, lines)
     if asm.hi < 0:
         # Nothing emitted: origin is the first org (or 0).
         binary = b""
