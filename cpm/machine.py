@@ -254,12 +254,12 @@ class CPMMachine:
                     pc = cpu.pc
                     if pc == L.BDOS_ENTRY:
                         self.bdos.call()
-                        cpu.pc = cpu.pop()
                     elif bios_lo <= pc < bios_hi:
                         self.bios.call(pc - bios_lo)
-                        cpu.pc = cpu.pop()
                     else:
                         raise RunAborted(f"unexpected stop at {pc:04X}h", EXIT_EMULATION)
+                    cpu.pc = cpu.pop()      # the RET that is at the trap address
+                    cpu.tstates += 10
                 elif reason == STOP_HALT:
                     raise RunAborted(f"the CPU halted at {(cpu.pc - 1) & 0xFFFF:04X}h with no "
                                      "interrupt to wake it (this CP/M machine has none)", EXIT_EMULATION)

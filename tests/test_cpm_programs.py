@@ -265,3 +265,92 @@ def test_cli_a_drive_is_the_current_directory_and_b_is_mounted(repo_root, tmp_pa
     res = cli(repo_root, "--drive", f"B={b}", "DISK", cwd=tmp_path)
     assert res.returncode == 0, res.stderr
     assert res.stdout == expected("disk")
+
+
+# -- the model verification hook of the command line (in-process, with a stand-in verifier) ----
+class _Std:
+    """A stand-in for sys.stdin/sys.stdout/sys.stderr backed by bytes."""
+
+    def __init__(self, data: bytes = b""):
+        self.buffer = io.BytesIO(data)
+        self._text = io.StringIO()
+
+    def isatty(self):
+        return False
+
+    def write(self, text):
+        self._text.write(text)
+
+    def flush(self):
+        pass
+
+    def text(self) -> str:
+        return self._text.getvalue()
+
+
+def run_main(monkeypatch, argv, stdin=b""):
+    from z80emu.__main__ import main
+    streams = {"stdin": _Std(stdin), "stdout": _Std(), "stderr": _Std()}
+    for name, stream in streams.items():
+        monkeypatch.setattr(sys, name, stream)
+    status = main([str(a) for a in argv])
+    return status, streams["stdout"].buffer.getvalue(), streams["stderr"].text()
+
+
+def fake_verify_module(abort_at: int | None = None):
+    import types
+    module = types.ModuleType("model.verify")
+    made = []
+
+    class Verifier:
+        def __init__(self, model_path, com_path):
+            self.paths = (Path(model_path), Path(com_path))
+            self.seen = bytearray()
+            made.append(self)
+
+        def on_output(self, byte):
+            self.seen.append(byte)
+            if abort_at is not None and len(self.seen) == abort_at:
+                raise RunAborted(f"verification mismatch at character {abort_at}", 3)
+
+        def summary(self):
+            return f"verified {len(self.seen)} characters against {self.paths[0].name}"
+
+    module.Verifier = Verifier
+    return module, made
+
+
+def test_cli_uses_the_npz_beside_the_com_as_verifier(monkeypatch, tmp_path):
+    com = tmp_path / "HELLO.COM"
+    com.write_bytes(build("hello"))
+    (tmp_path / "HELLO.npz").write_bytes(b"stand-in")
+    module, made = fake_verify_module()
+    monkeypatch.setitem(sys.modules, "model.verify", module)
+    status, out, err = run_main(monkeypatch, [com])
+    assert status == 0 and out == b"Hello, CP/M!\r\n"
+    assert made[0].paths == (tmp_path / "HELLO.npz", com)
+    assert bytes(made[0].seen) == out
+    assert "verified 14 characters against HELLO.npz" in err
+
+
+def test_cli_verifier_mismatch_exits_3_and_no_verify_skips_it(monkeypatch, tmp_path):
+    com = tmp_path / "HELLO.COM"
+    com.write_bytes(build("hello"))
+    model = tmp_path / "other.npz"
+    model.write_bytes(b"stand-in")
+    module, made = fake_verify_module(abort_at=5)
+    monkeypatch.setitem(sys.modules, "model.verify", module)
+    status, out, err = run_main(monkeypatch, ["--model", model, com])
+    assert status == 3 and "verification mismatch at character 5" in err
+    status, out, err = run_main(monkeypatch, ["--no-verify", "--model", model, com])
+    assert status == 0 and len(made) == 1
+
+
+def test_cli_runs_unverified_with_a_note_when_model_verify_is_missing(monkeypatch, tmp_path):
+    com = tmp_path / "HELLO.COM"
+    com.write_bytes(build("hello"))
+    (tmp_path / "HELLO.npz").write_bytes(b"stand-in")
+    monkeypatch.setitem(sys.modules, "model.verify", None)
+    status, out, err = run_main(monkeypatch, [com])
+    assert status == 0 and out == b"Hello, CP/M!\r\n"
+    assert "running unverified" in err and err.count("\n") == 1
