@@ -170,3 +170,32 @@ class Verifier:
                 return lines
         lines.append("  all layers agree in memory (the difference is in the output stage)")
         return lines
+
+
+# ---------------------------------------------------------------- running
+
+def run_program(program, lines=None, args=(), model_path=None, com_path=None, cpu=None,
+                max_tstates: int | None = None):
+    """Run a .COM (bytes or path) in our CP/M machine with piped input.
+
+    lines: chat input lines (bytes, without line ends); args: the command
+    line.  With model_path, a Verifier observes the run.  Returns
+    (output bytes, RunResult, verifier or None).  `cpu` lets callers reuse
+    one CPU object (its memory is rebuilt by the machine)."""
+    import io
+
+    from cpm.console import PipedConsole
+    from cpm.machine import CPMMachine
+
+    data = Path(program).read_bytes() if isinstance(program, (str, Path)) else bytes(program)
+    if com_path is None and isinstance(program, (str, Path)):
+        com_path = Path(program)
+    stdin = io.BytesIO(b"".join(bytes(line) + b"\n" for line in (lines or [])))
+    stdout = io.BytesIO()
+    verifier = Verifier(model_path, com_path) if model_path is not None else None
+    machine = CPMMachine(console=PipedConsole(stdin, stdout), cpu=cpu,
+                         observers=[verifier] if verifier else [], max_tstates=max_tstates)
+    machine.load(data, list(args))
+    result = machine.run()
+    machine.console.flush()
+    return stdout.getvalue(), result, verifier
