@@ -120,7 +120,9 @@ class AsmResult:
     def symbol_text(self) -> str:
         """'NAME EQU 1234H' lines sorted by value then name."""
         rows = []
-        for name, v in sorted(self.symbols.items(), key=lambda kv: (kv[1], kv[0])):
+        for name, v in sorted(self.symbols.items(),
+                                key=lambda kv: (kv[1] & 0xFFFF if -0x8000 <= kv[1] < 0
+                                                else kv[1], kv[0])):
             rows.append(f"{name} EQU {_hex_literal(v)}")
         return "\n".join(rows) + ("\n" if rows else "")
 
