@@ -62,7 +62,8 @@ class BDOS:
         self.attributes: dict[tuple[int, str], bytes] = {}  # (drive, host) -> 11 bytes of high bits
         self._search: list[int] = []   # remaining directory indices for search next
         self._directory: list[bytes] = []
-        self.poll_streak = 0   # console polls in a row that found no key and saw no output
+        self.poll_streak = 0   # console polls in a tight loop that found no key and saw no output
+        self._last_poll = 0
 
     # -- helpers -------------------------------------------------------------
     @property
@@ -117,13 +118,19 @@ class BDOS:
             self._show(ch)
 
     def poll_missed(self) -> None:
-        """A console poll found no key. Keep the host CPU calm; end a hopeless wait at EOF."""
-        self.poll_streak += 1
+        """A console poll found no key. Keep the host CPU calm; end a hopeless wait at EOF.
+
+        Only polls in a tight loop count (under 1000 T-states apart): a program
+        that checks for ^C while it computes (MBASIC does) is not waiting.
+        """
+        now = self.m.cpu.tstates
+        self.poll_streak = self.poll_streak + 1 if now - self._last_poll < 1000 else 1
+        self._last_poll = now
         console = self.m.console
         if console.interactive:
             if self.poll_streak > 1000:
                 console.wait_briefly()
-        elif console.at_eof and self.poll_streak > 100_000:
+        elif console.at_eof and self.poll_streak > 20_000:
             raise WarmBoot("end of input while the program kept polling for a key")
 
     def piped_key_ready(self) -> bool:
@@ -314,7 +321,7 @@ class BDOS:
             index, drive, host = self._host(de)
             if host is None:
                 return 0xFF
-            drive.flush(host)
+            drive.close_file(host)  # reopened on the next access: programs often go on using an FCB
             return 0
         return self._file_op(de, op)
 

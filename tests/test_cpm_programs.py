@@ -176,6 +176,41 @@ poll:   ld e,0FFh
 """
 
 
+BUSY_WITH_CTRL_C_CHECKS = """
+        org 100h
+        ld hl,20000
+work:   ld b,150
+delay:  djnz delay              ; about 2000 T-states of work between ^C checks
+        push hl
+        ld c,11
+        call bdos
+        pop hl
+        or a
+        jr z,nokey
+        ld a,'!'                ; a key was reported: the type-ahead would be eaten
+        call putc
+nokey:  dec hl
+        ld a,h
+        or l
+        jr nz,work
+        ld de,buf
+        ld c,10
+        call bdos
+        ld a,(buf+1)
+        call hex8
+        ld c,0
+        jp bdos
+buf:    db 20
+        ds 22
+"""
+
+
+def test_status_checks_while_computing_never_eat_piped_type_ahead(tmp_path):
+    out, res = run(build_source(BUSY_WITH_CTRL_C_CHECKS), {"A": tmp_path}, stdin=b"typed ahead\n")
+    assert out == b"typed ahead\r0B"
+    assert res.exit_status == 0
+
+
 def test_program_waiting_on_console_status_gets_its_key_from_the_pipe(tmp_path):
     out, res = run(build_source(STATUS_LOOP), {"A": tmp_path}, stdin=b"x", max_tstates=50_000_000)
     assert res.exit_status == 0

@@ -71,6 +71,7 @@ def _positive_int(text: str) -> int:
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str):  # usage errors exit 1, as --help documents (argparse uses 2)
         self.print_usage(sys.stderr)
+        message = message.replace("PROGRAM.COM, ARGS", "PROGRAM.COM")  # ARGS may be empty
         self.exit(1, f"{self.prog}: error: {message}\n")
 
 
