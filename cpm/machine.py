@@ -193,7 +193,9 @@ class CPMMachine:
         self.command_tail = tail[1:]
         cpu = self.cpu
         cpu.pc = L.TPA_START
-        cpu.sp = L.BDOS_BASE       # CCP leaves a return address to itself on its stack
+        # CCP's stack holds a return address; ours sits in the BDOS header
+        # (EC04h) so that even a program filling the whole TPA is not overwritten
+        cpu.sp = L.BDOS_ENTRY
         cpu.push(0x0000)           # a RET from the program warm-boots
         self.program_size = len(data)
 

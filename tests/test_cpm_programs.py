@@ -389,3 +389,13 @@ def test_cli_runs_unverified_with_a_note_when_model_verify_is_missing(monkeypatc
     status, out, err = run_main(monkeypatch, [com])
     assert status == 0 and out == b"Hello, CP/M!\r\n"
     assert "running unverified" in err and err.count("\n") == 1
+
+
+def test_largest_program_fits_the_tpa_and_one_byte_more_is_refused(tmp_path):
+    from cpm.machine import ProgramError
+    code = build_source("org 100h\nld a,(0EBFFh)\ncall hex8\nld hl,(6)\ncall hex16\nret")
+    image = code + bytes(0xEB00 - len(code) - 1) + b"\x5a"
+    out, res = run(image, {"A": tmp_path})
+    assert out == b"5AEC06" and res.exit_status == 0
+    with pytest.raises(ProgramError, match="does not fit the TPA"):
+        run(image + b"\x00", {"A": tmp_path})
