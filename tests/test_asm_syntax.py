@@ -166,6 +166,12 @@ def test_if_on_a_symbol_defined_later():
     assert asm(" if LATER\n db 1\n else\n db 2\n endif\nLATER equ 0") == bytes([2])
 
 
+def test_forward_references_in_sizes_settle_over_passes():
+    src = " ds SIZE\nhere: nop\n org BASE\nthere: nop\nSIZE equ A2\nA2 equ A3\nA3 equ 2\nBASE equ 10"
+    r = assemble(src)
+    assert r.symbols["here"] == 2 and r.symbols["there"] == 10
+
+
 def test_rept_repeats_and_nests():
     assert asm(" rept 3\n db 1\n rept 2\n db 2\n endr\n endr") == bytes([1, 2, 2] * 3)
 

@@ -784,6 +784,11 @@ class _Assembler:
 
     def bad_operands_message(self, mn, ops):
         forms = sorted({_form(o) for o in BY_MNEMONIC.get(mn, [])})
+        if ops and ops[0].kinds[0] not in (_IMM, _IND):
+            # Narrow the hint to the forms with the same first operand.
+            same = [f for f in forms if f.startswith(f"{mn} {ops[0].kinds[0]},")
+                    or f == f"{mn} {ops[0].kinds[0]}"]
+            forms = same or forms
         given = ",".join(o.text for o in ops)
         if not ops:
             return f"'{mn}' needs operands"

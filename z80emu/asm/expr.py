@@ -93,6 +93,8 @@ def tokenize(text: str):
             continue
         m = _TOKEN.match(text, pos)
         if not m:
+            if text[pos] in "'\"":
+                raise ExprError(f"unterminated string (missing closing {text[pos]})", pos)
             raise ExprError(f"unexpected character {text[pos]!r}", pos)
         kind = m.lastgroup
         tok = m.group()
