@@ -114,21 +114,21 @@ def _gen_stream(rng: np.random.Generator, size: int) -> np.ndarray:
         k += 1
         r0, r1, r2, r3 = rnd[pos:pos + 4]
         pos = (pos + 4) % (len(rnd) - 8)
-        if kind < 35:
+        if kind < 30:
             op = r0 if r0 not in (0xCB, 0xDD, 0xED, 0xFD) else 0x00
             out += bytes([op, r1, r2])
-        elif kind < 47:
+        elif kind < 42:
             out += bytes([0xCB, r0])
-        elif kind < 60:
+        elif kind < 52:
             op = ed_ops[r0 % len(ed_ops)] if r1 < 224 else r0
             out += bytes([0xED, op, r2, r3])
-        elif kind < 72:
+        elif kind < 64:
             out += bytes([0xDD, r0, r1, r2])
-        elif kind < 84:
+        elif kind < 76:
             out += bytes([0xFD, r0, r1, r2])
-        elif kind < 90:
+        elif kind < 84:
             out += bytes([0xDD, 0xCB, r0, r1])
-        elif kind < 96:
+        elif kind < 92:
             out += bytes([0xFD, 0xCB, r0, r1])
         else:
             pre = [0xDD, 0xFD][r3 & 1]
