@@ -399,3 +399,19 @@ def test_largest_program_fits_the_tpa_and_one_byte_more_is_refused(tmp_path):
     assert out == b"5AEC06" and res.exit_status == 0
     with pytest.raises(ProgramError, match="does not fit the TPA"):
         run(image + b"\x00", {"A": tmp_path})
+
+
+def test_type_reads_the_file_named_on_the_command_line_up_to_ctrl_z(tmp_path):
+    (tmp_path / "notes.txt").write_bytes(b"Line one\r\nLine two\r\n\x1a" + b"\x1a" * 20 + b"junk")
+    out, res = run(build("type"), {"A": tmp_path}, args=["notes.txt"])
+    assert out == b"Line one\r\nLine two\r\n"
+    out, _ = run(build("type"), {"A": tmp_path}, args=["b:notes.txt"])
+    assert out == b"No file\r\n"  # B: is not mounted
+
+
+def test_ask_greets_each_piped_line_until_an_empty_one(tmp_path):
+    out, res = run(build("ask"), {"A": tmp_path}, stdin=b"Ada\nGrace\n\n")
+    assert out == (b"What is your name? Ada\r\r\nHello, Ada!\r\n"
+                   b"What is your name? Grace\r\r\nHello, Grace!\r\n"
+                   b"What is your name? \r\r\nBye.\r\n")
+    assert res.exit_status == 0 and res.message == ""
