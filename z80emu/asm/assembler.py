@@ -240,6 +240,7 @@ class _Assembler:
         self.redefinable: set[str] = set()
         self.macros: dict[str, tuple] = {}
         self.unresolved = self.missing = False
+        self.include_depth = 0
 
     # ---- errors
     def err(self, msg, src: _Src, col=0):
@@ -258,14 +259,14 @@ class _Assembler:
         self.listing: list[ListingLine] = []
         self.defined_this_pass: set[str] = set()
         self.macros = {}
-        self.cond: list[list[bool]] = []   # [active, seen_true, in_else]
+        self.cond: list[list] = []   # [active, seen_true, in_else, if-line]
         try:
             self.process(iter(lines))
         except _Stop:
             pass
         if self.cond:
-            raise AsmError("'if' without 'endif'", self.cond_src.filename,
-                           self.cond_src.line, 1)
+            src = self.cond[-1][3]
+            raise AsmError("'if' without 'endif'", src.filename, src.line, 1)
 
     def active(self):
         return all(c[0] for c in self.cond)
@@ -375,13 +376,17 @@ class _Assembler:
         pos = 0
         label = None
         label_col = 0
-        m = _LABEL_RE.match(text)
+        indent = len(text) - len(text.lstrip())
+        m = _LABEL_RE.match(text, indent)
         if m:
-            label, label_col = m.group(1), 0
+            label, label_col = m.group(1), indent
             pos = m.end()
         elif not text[0].isspace():
             m = _WORD_RE.match(text)
-            if m and m.group().lower() not in _MNEMONICS | DIRECTIVES:
+            word = m.group().lower() if m else ""
+            if m and word not in _MNEMONICS | DIRECTIVES \
+                    and not (word[:1] == "." and word[1:] in DIRECTIVES) \
+                    and m.group().lower() not in self.macros:
                 label = m.group()
                 pos = m.end()
         rest = text[pos:]
@@ -411,7 +416,7 @@ class _Assembler:
             if label and self.active():
                 self.define_label(label, src, label_col)
             if not self.active():
-                self.cond.append([False, True, False])
+                self.cond.append([False, True, False, src])
             else:
                 if opl == "if":
                     node = self.parse_expr(args, src, args_col)
@@ -421,8 +426,7 @@ class _Assembler:
                     name = args.strip()
                     q = self.qualify(name, src, args_col)
                     truth = (q in self.symbols or q in self.macros) == (opl == "ifdef")
-                self.cond.append([truth, truth, False])
-                self.cond_src = src
+                self.cond.append([truth, truth, False, src])
             self.list_line(src, None)
             return
         if opl == "else":
@@ -530,7 +534,6 @@ class _Assembler:
                 t = rx.sub(lambda _m, v=v: v, t)
             lines.append(_Src(t, s.filename, s.line))
         self.scopes.append(scope)
-        self.unique_stack_id = self.unique
         try:
             self.run_block(lines)
         finally:
@@ -627,9 +630,9 @@ class _Assembler:
                     text = path.read_text(encoding="latin-1")
                 except OSError as e:
                     raise self.err(f"cannot read {name!r}: {e.strerror}", src, ops[0][1])
-                if getattr(self, "include_depth", 0) > 32:
+                if self.include_depth > 32:
                     raise self.err("includes nested too deeply (recursive include?)", src, ops[0][1])
-                self.include_depth = getattr(self, "include_depth", 0) + 1
+                self.include_depth += 1
                 try:
                     self.process(_lines_of(text, str(path)))
                 finally:

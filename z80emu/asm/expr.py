@@ -2,7 +2,7 @@
 
 Syntax (C precedence, lowest first):  ||  &&  |  ^  &  == != = <>
 < <= > >=  << >>  + -  * / %  unary - + ~ ! high low.
-Operands: decimal 123 (or 123d), hex 0FFh / $FF / 0xFF / &hFF, binary
+Operands: decimal 123 (or 123d), hex 0FFh / $FF / 0xFF, binary
 0b1010 / 1010b / %1010, octal 17o / 17q, character 'A' or "A", `$` (the
 address of the current instruction) and symbols. Word operators MOD, SHL,
 SHR, AND, OR, XOR, NOT, HIGH, LOW are accepted too (case-insensitive).
@@ -51,8 +51,6 @@ def parse_number(text: str) -> int | None:
             return int(t[1:], 16)
         if t.startswith("0x"):
             return int(t[2:], 16)
-        if t.startswith("&h"):
-            return int(t[2:], 16)
         if t.startswith("%") and len(t) > 1:
             return int(t[1:], 2)
         if t[0].isdigit():
@@ -84,7 +82,7 @@ def tokenize(text: str):
     pos = 0
     n = len(text)
     while pos < n:
-        # &hFF and %1010 are numbers only where an operand is expected.
+        # %1010 is a number only where an operand is expected (else modulo).
         expect_operand = not out or out[-1][0] == "op" and out[-1][1] != ")"
         if expect_operand and text[pos] == "%" and pos + 1 < n and text[pos + 1] in "01":
             m = re.compile(r"%[01]+").match(text, pos)
