@@ -15,7 +15,7 @@ EPILOG = """\
 examples:
   python -m z80emu roms/TINYCHAT.COM            chat at the terminal
   echo "hello" | python -m z80emu roms/TINYCHAT.COM   one scripted exchange
-  python -m z80emu --drive B=games ZORK1.COM    A: is the current folder, B: is ./games
+  python -m z80emu --drive B=data ZORK1.COM     A: is the current folder, B: is ./data
   python -m z80emu --mhz 4 --stats GUESS.COM    feel (and measure) a real 4 MHz Z80
 
 drives: A: is the current directory unless --drive A=PATH says otherwise. Host
