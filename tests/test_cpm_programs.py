@@ -1,4 +1,4 @@
-"""CP/M test programs (tests/cpm/*.asm, assembled by z80emu.asm) run on the CP/M machine.
+"""CP/M test programs (tests/cpm/*.asm, each including lib.asm, assembled by z80emu.asm) on the CP/M machine.
 
 Each program prints what the BDOS/BIOS returned; the output is compared with
 tests/cpm/NAME.out (reviewed by hand against the CP/M 2.2 documentation, CR LF
@@ -25,8 +25,7 @@ PROGRAMS = Path(__file__).resolve().parent / "cpm"
 
 
 def build(name: str) -> bytes:
-    src = (PROGRAMS / f"{name}.asm").read_text() + "\n" + (PROGRAMS / "lib.asm").read_text()
-    return bytes(asm.assemble(src, filename=f"{name}.asm").binary)
+    return bytes(asm.assemble_file(PROGRAMS / f"{name}.asm").binary)
 
 
 def build_source(source: str) -> bytes:

@@ -31,3 +31,5 @@ m_hello: db 'Hello, $'
 m_bye:  db 'Bye.',13,10,'$'
 buf:    db 40
         ds 42
+
+        include "lib.asm"       ; helpers shared by the test programs

@@ -144,3 +144,5 @@ m_rr:   db 'rr=$'
 m_size: db 'size=$'
 m_bad:  db 'bad record $'
 m_werr: db 'write error $'
+
+        include "lib.asm"       ; helpers shared by the test programs

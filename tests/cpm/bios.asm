@@ -91,3 +91,5 @@ m_tran: db 'sectran=$'
 m_list: db 'listst=$'
 m_rdr:  db 'reader=$'
 m_conin: db 'conin=$'
+
+        include "lib.asm"       ; helpers shared by the test programs

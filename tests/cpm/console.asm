@@ -126,3 +126,5 @@ m_last: db 'last? $'
 m_never: db 'not reached$'
 buf:    db 10
         ds 12
+
+        include "lib.asm"       ; helpers shared by the test programs

@@ -144,3 +144,5 @@ m_find: db 'find=$'
 m_t2:   db 't2=$'
 m_rc:   db 'rc=$'
 buf:    ds 128
+
+        include "lib.asm"       ; helpers shared by the test programs

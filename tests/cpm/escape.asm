@@ -60,3 +60,5 @@ m_make: db 'make=$'
 m_open: db 'open=$'
 m_del:  db 'del=$'
 m_ren:  db 'ren=$'
+
+        include "lib.asm"       ; helpers shared by the test programs

@@ -223,3 +223,5 @@ m_rr:   db 'rr=$'
 m_rw:   db 'rw=$'
 m_setr: db 'setr=$'
 m_ren:  db 'ren=$'
+
+        include "lib.asm"       ; helpers shared by the test programs

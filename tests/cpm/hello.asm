@@ -14,3 +14,5 @@
         call bdos
         ret
 msg:    db 'Hello, CP/M$'
+
+        include "lib.asm"       ; helpers shared by the test programs

@@ -1,4 +1,4 @@
-; lib.asm: helpers the tests append to every program (after its own code).
+; lib.asm: helpers included at the end of every test program (after its own code).
 ; Each helper keeps BC, DE and HL as they were (the BDOS may change them).
 bdos    equ 0005h
 fcb1    equ 005Ch

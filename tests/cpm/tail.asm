@@ -35,3 +35,5 @@ tdone:  ld a,']'
 m_len:  db 'len=$'
 m_f1:   db 'fcb1: $'
 m_f2:   db 'fcb2: $'
+
+        include "lib.asm"       ; helpers shared by the test programs

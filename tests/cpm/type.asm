@@ -35,3 +35,5 @@ usage:  ld de,m_use
         jr done
 m_nof:  db 'No file',13,10,'$'
 m_use:  db 'usage: TYPE FILE.TXT',13,10,'$'
+
+        include "lib.asm"       ; helpers shared by the test programs

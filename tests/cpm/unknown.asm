@@ -11,3 +11,5 @@
         jp bdos
 m_before: db 'calling 99 $'
 m_after: db 'returned=$'
+
+        include "lib.asm"       ; helpers shared by the test programs
