@@ -210,6 +210,7 @@ an_ctx:
         ld (nchars),a
 an_step:
         call step               ; A = class index
+an_stepped:
         cp EOSIDX
         jr nc,an_done           ; EOS (or a class past the charset) ends it
         ld e,a
