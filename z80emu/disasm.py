@@ -38,7 +38,10 @@ def decode(mem, addr: int):
     """(Opcode or None, length, text). None means a `db` line (ignored
     prefix or ED no-op); the text is what disassemble() returns."""
     def rd(i):
-        return int(mem[(addr + i) & 0xFFFF])
+        try:
+            return int(mem[(addr + i) & 0xFFFF])
+        except IndexError:          # a short buffer: read past its end as 0
+            return 0
 
     b0 = rd(0)
     if b0 == 0xCB:

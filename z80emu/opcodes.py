@@ -137,7 +137,7 @@ def _base_table():
                     ("ret", (), 10), ("exx", (), 4), ("jp", ("(hl)",), 4),
                     ("ld", ("sp", "hl"), 6)][p]
             elif z == 2:
-                e = ("jp", (CC[y], "nn"), 10, 10)
+                e = ("jp", (CC[y], "nn"), 10)      # 10 taken or not
             elif z == 3:
                 e = [("jp", ("nn",), 10), None, ("out", ("(n)", "a"), 11),
                      ("in", ("a", "(n)"), 11), ("ex", ("(sp)", "hl"), 19),

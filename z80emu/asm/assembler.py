@@ -661,6 +661,7 @@ class _Assembler:
                            what="'rept' count")
             if n < 0:
                 raise self.err(f"'rept' count must not be negative, got {n}", src, col)
+            self.list_line(src, None)
             body = self.collect_block(src, it, ("macro", "rept", "irp"))
             for _ in range(n):
                 self.run_block(body)
