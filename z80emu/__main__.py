@@ -149,6 +149,14 @@ def _make_verifier(args, com_path: Path):
 
 
 def main(argv: list[str] | None = None) -> int:
+    try:
+        return _main(argv)
+    except KeyboardInterrupt:  # e.g. Ctrl-C while Python is still starting up
+        _error("stopped by Ctrl-C")
+        return 130
+
+
+def _main(argv: list[str] | None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     com_path = _find_program(args.program)
