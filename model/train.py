@@ -49,6 +49,7 @@ class TrainConfig:
     activation_l1: float = 0.0                # pushes hidden outputs to zero (engine speed)
     seed: int = 1
     holdout: float = 0.1                      # fraction of distinct queries held out
+    scale_mode: str = "fixed"                 # per-layer weight scale, see weight_scale
 
     def layer_shifts(self) -> list[int]:
         n = len(self.hidden_sizes) + 1
@@ -72,11 +73,26 @@ def split_holdout(pairs: Sequence[Pair], fraction: float, seed: int) -> tuple[li
 
 # --------------------------------------------------------------- quantizers
 
-def quantize_weights(w: np.ndarray, sparsity: float) -> np.ndarray:
-    """Round to {-2,-1,0,1}; the smallest `sparsity` fraction (by |w|) become 0."""
+def weight_scale(w: np.ndarray, sparsity: float, mode: str = "fixed") -> float:
+    """Per-layer scale: latent weights / scale round onto {-2,-1,0,1}.
+    fixed: latents live on the integer grid (scale 1; measured to train best);
+    quantile: the scale follows the weight distribution (dead zone = sparsity)."""
+    if mode == "fixed":
+        return 1.0
     mag = np.abs(w)
-    threshold = max(0.5, float(np.quantile(mag, sparsity))) if sparsity > 0 else 0.5
-    q = np.clip(np.sign(w) * np.maximum(1.0, np.round(mag)), -2, 1)
+    if sparsity > 0:
+        return max(2.0 * float(np.quantile(mag, sparsity)), 1e-6)
+    return max(float(np.mean(mag)), 1e-6)
+
+
+def quantize_weights(w: np.ndarray, sparsity: float, scale: float = 1.0) -> np.ndarray:
+    """Integer weights in {-2,-1,0,1}: |w| below max(scale/2, the `sparsity`
+    quantile of |w|) become 0, the rest round to the nearest nonzero value."""
+    mag = np.abs(w)
+    threshold = 0.5 * scale
+    if sparsity > 0:
+        threshold = max(threshold, float(np.quantile(mag, sparsity)))
+    q = np.clip(np.sign(w) * np.maximum(1.0, np.round(mag / scale)), -2, 1)
     q[mag < threshold] = 0.0
     return q
 
@@ -101,9 +117,19 @@ class Trainer:
         self.hits = 0             # right teacher-forced steps this epoch (training path)
 
     # the integer model the current latent weights stand for
+    def scales(self) -> tuple[list[float], list[float]]:
+        """Per-layer weight scales and their running products.  The float model
+        is the integer one times the product: integer accumulators = a / product."""
+        deltas = [weight_scale(w, self.config.sparsity, self.config.scale_mode)
+                  for w in self.weights]
+        return deltas, list(np.cumprod(deltas))
+
     def export(self, metadata: dict | None = None) -> IntModel:
-        weights = [quantize_weights(w, self.config.sparsity).astype(np.int8) for w in self.weights]
-        biases = [np.clip(np.round(b), -32768, 32767).astype(np.int16) for b in self.biases]
+        deltas, products = self.scales()
+        weights = [quantize_weights(w, self.config.sparsity, d).astype(np.int8)
+                   for w, d in zip(self.weights, deltas)]
+        biases = [np.clip(np.round(b / p), -32768, 32767).astype(np.int16)
+                  for b, p in zip(self.biases, products)]
         return IntModel(weights, biases, list(self.shifts), self.charset, dict(metadata or {}))
 
     def alpha(self) -> float:
@@ -113,15 +139,18 @@ class Trainer:
     def step(self, x: np.ndarray, y: np.ndarray, alpha: float) -> float:
         cfg = self.config
         n_layers = len(self.weights)
-        qw = [w + alpha * (quantize_weights(w, cfg.sparsity) - w) for w in self.weights]
-        qb = [b + alpha * (np.round(b) - b) for b in self.biases]
+        deltas, products = self.scales()
+        self.deltas, self.products = deltas, products
+        qw = [w + alpha * (d * quantize_weights(w, cfg.sparsity, d) - w)
+              for w, d in zip(self.weights, deltas)]
+        qb = [b + alpha * (p * np.round(b / p) - b) for b, p in zip(self.biases, products)]
         acts, pre, masks = [x], [], []
         h = x
         for k in range(n_layers):
             a = h @ qw[k].T + qb[k]
             pre.append(a)
             z = a / (1 << self.shifts[k])
-            z = z + alpha * (np.floor(z) - z)
+            z = z + alpha * (products[k] * np.floor(z / products[k]) - z)
             if k < n_layers - 1:
                 mask = z > 0
                 masks.append(mask)
@@ -142,12 +171,13 @@ class Trainer:
         grads_w, grads_b = [None] * n_layers, [None] * n_layers
         for k in range(n_layers - 1, -1, -1):
             da = grad / (1 << self.shifts[k])
-            a = pre[k]
+            a = pre[k] / products[k]          # the integer accumulators
             over = np.abs(a) - OVERFLOW_LIMIT
             if (over > 0).any():
                 pen = np.where(over > 0, over, 0.0)
                 loss += cfg.overflow_weight * float(np.sum(pen ** 2)) / (OVERFLOW_LIMIT ** 2 * batch)
-                da = da + cfg.overflow_weight * 2 * pen * np.sign(a) / (OVERFLOW_LIMIT ** 2 * batch)
+                da = da + (cfg.overflow_weight * 2 * pen * np.sign(a)
+                           / (OVERFLOW_LIMIT ** 2 * batch * products[k]))
             grads_w[k] = da.T @ acts[k]
             grads_b[k] = da.sum(axis=0)
             if k > 0:
@@ -169,12 +199,11 @@ class Trainer:
             m_hat = self.m[i] / (1 - beta1 ** self.t)
             v_hat = self.v[i] / (1 - beta2 ** self.t)
             # biases live in integer units (tens to hundreds): a bigger step
-            scale = lr if i < n_w else lr * 20
+            scale = lr if i < n_w else lr * 20 * self.products[i - n_w]
             p -= scale * m_hat / (np.sqrt(v_hat) + eps)
             if i < n_w:
-                np.clip(p, -2.5, 1.5, out=p)
-            else:
-                np.clip(p, -30000, 30000, out=p)
+                # beyond these the integer weight no longer changes: keep latents close
+                np.clip(p, -2.5 * self.deltas[i], 1.5 * self.deltas[i], out=p)
 
     # --------------------------------------------------------- checkpoints
     def state(self) -> dict:

@@ -1,0 +1,152 @@
+"""Data files, datasets, the CLI's data/eval paths and a small training run."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from model.data import DataError, Pair, ceiling, check_charset, load_pairs, parse_lines
+from model.datasets import guess, tinychat
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def run_cli(*args, cwd=REPO):
+    return subprocess.run([sys.executable, "-m", "model", *map(str, args)], cwd=cwd,
+                          capture_output=True, text=True, timeout=300)
+
+
+def test_parse_skips_comments_blank_and_reports_malformed():
+    warnings = []
+    pairs = parse_lines(["# a comment", "", "hi|hi", "no bar here", "  |EMPTY", "q|",
+                         "a|b|yes", "ok|" + "X" * 51, "how are you| fine "],
+                        "f.txt", warn=warnings.append)
+    assert [(p.query, p.answer, p.line) for p in pairs] == [
+        ("hi", "HI", 3), ("a|b", "YES", 7), ("how are you", "FINE", 9)]
+    assert [w.split(":")[1] for w in warnings] == ["4", "5", "6", "8"]
+    assert "no '|'" in warnings[0] and "skipped" in warnings[0]
+
+
+def test_parse_strict_is_fatal_with_line_number():
+    with pytest.raises(DataError, match=r"f.txt:2: no '\|'"):
+        parse_lines(["a|b", "broken"], "f.txt", strict=True)
+
+
+def test_charset_error_names_character_and_line():
+    pairs = [Pair("hi", "HI", 1), Pair("yo", "YO~", 5)]
+    with pytest.raises(DataError, match=r"d.txt:5: answer character '~'"):
+        check_charset(pairs, " HIOY\x00", "d.txt")
+    check_charset(pairs[:1], " HI\x00", "d.txt")
+
+
+def test_ceiling_counts_conflicts():
+    pairs = [Pair("hi", "HI"), Pair("HI", "YO"), Pair("hi", "HI"), Pair("bye", "BYE")]
+    # "hi" (case-insensitive) has HI twice and YO once: at most 3 of 4 right
+    assert ceiling(pairs) == 0.75
+
+
+def test_load_pairs_errors(tmp_path):
+    with pytest.raises(DataError, match="no such data file"):
+        load_pairs(tmp_path / "none.txt")
+    empty = tmp_path / "empty.txt"
+    empty.write_text("# only a comment\n")
+    with pytest.raises(DataError, match="no query"):
+        load_pairs(empty)
+    binary = tmp_path / "bin.txt"
+    binary.write_bytes(b"\xff\xfe\x00hi")
+    with pytest.raises(DataError, match="UTF-8"):
+        load_pairs(binary)
+
+
+def test_tinychat_dataset_size_answers_and_determinism():
+    rows = tinychat.generate()
+    assert len(rows) >= 3000
+    answers = {a for _, a in rows}
+    assert len(answers) >= 30
+    assert all(1 <= len(a.split()) <= 2 for a in answers)
+    assert {"HI", "YES", "MAYBE", "WHY?", "R U?", "ME?"} <= answers
+    assert rows == tinychat.generate()
+    assert ceiling([Pair(q, a) for q, a in rows]) == 1.0   # no query has two answers
+    held = tinychat.generate_heldout()
+    train_keys = {q.lower() for q, _ in rows}
+    assert held and not any(q.lower() in train_keys for q, _ in held)
+
+
+def test_guess_dataset_consistent_and_topic():
+    assert len(guess.ATTRIBUTES) >= 40
+    assert all(len(ph) >= 3 for _, ph in guess.ATTRIBUTES.values())
+    guess.check_table()
+    rows = guess.generate("dog")
+    answers = dict((q, a) for q, a in rows)
+    assert answers["is it a dog"] == "WIN" and answers["is it a cat"] == "NO"
+    assert answers["does it have fur"] == "YES" and answers["does it have wings"] == "NO"
+    assert {a for _, a in rows} == {"YES", "NO", "MAYBE", "IDK", "WIN"}
+    assert dict(guess.generate("bird"))["does it have wings"] == "YES"
+    assert ceiling([Pair(q, a) for q, a in rows]) == 1.0
+    with pytest.raises(ValueError, match="unknown topic"):
+        guess.generate("unicorn")
+
+
+def test_cli_data_writes_deterministic_files(tmp_path):
+    a, b = tmp_path / "a.txt", tmp_path / "b.txt"
+    assert run_cli("data", "guess", "--topic", "car", "-o", a).returncode == 0
+    assert run_cli("data", "guess", "--topic", "car", "-o", b).returncode == 0
+    assert a.read_bytes() == b.read_bytes()
+    assert "is it a car|WIN" in a.read_text()
+    bad = run_cli("data", "guess", "--topic", "unicorn", "-o", tmp_path / "c.txt")
+    assert bad.returncode == 1 and "unknown topic" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_cli_bad_inputs_give_one_clear_message(tmp_path):
+    junk = tmp_path / "junk.npz"
+    junk.write_text("not a model")
+    data = tmp_path / "d.txt"
+    data.write_text("hi|HI\n")
+    for args in (["eval", junk, data], ["eval", tmp_path / "none.npz", data],
+                 ["train", tmp_path / "none.txt", "-o", tmp_path / "m.npz"],
+                 ["train", data, "-o", tmp_path / "m.npz", "--sparsity", "2"]):
+        result = run_cli(*args)
+        assert result.returncode != 0
+        assert "Traceback" not in result.stderr and result.stderr.strip()
+
+
+SMALL = ["hi|HI", "hello|HI", "hey there|HI", "yo|HI", "bye|BYE", "goodbye|BYE", "see you|BYE",
+         "later|BYE", "are you a robot|YES", "are you a computer|YES", "are you a bot|YES",
+         "are you human|NO", "are you alive|NO", "are you a cat|NO", "will it rain|MAYBE",
+         "will i win|MAYBE", "is it true|MAYBE", "do it|WHY?", "go away|WHY?", "obey me|WHY?"]
+
+
+def test_small_training_run_reaches_accuracy_and_evals(tmp_path):
+    from model.reference import generate, load_model
+    from model.train import TrainConfig, train
+    pairs = parse_lines(SMALL)
+    config = TrainConfig(hidden_sizes=[24, 16], epochs=60, sparsity=0.5, seed=3, holdout=0.0,
+                         batch_size=16)
+    out = tmp_path / "small.npz"
+    model, scores = train(pairs, config, out, log=lambda s: None)
+    assert scores.exact >= 0.95           # measured with the exact integer reference
+    loaded = load_model(out)
+    assert all(generate(loaded, p.query) == p.answer for p in pairs) == (scores.exact == 1.0)
+    zero = sum(int((w == 0).sum()) for w in loaded.weights) / sum(w.size for w in loaded.weights)
+    assert 0.45 <= zero <= 0.6
+    data = tmp_path / "small.txt"
+    data.write_text("\n".join(SMALL) + "\n")
+    result = run_cli("eval", out, data, "--json")
+    assert result.returncode == 0, result.stderr
+    figures = json.loads(result.stdout)
+    assert figures["exact"] == scores.exact and figures["ceiling"] == 1.0
+    assert figures["effective_macs"]["mean_per_step"] > 0
+
+
+def test_training_is_deterministic_for_a_seed(tmp_path):
+    from model.train import TrainConfig, train
+    pairs = parse_lines(SMALL[:8])
+    config = TrainConfig(hidden_sizes=[12], epochs=6, sparsity=0.5, seed=5, holdout=0.0)
+    m1, _ = train(pairs, config, tmp_path / "a.npz", log=lambda s: None)
+    m2, _ = train(pairs, config, tmp_path / "b.npz", log=lambda s: None)
+    for a, b in zip(m1.weights + m1.biases, m2.weights + m2.biases):
+        assert np.array_equal(a, b)
