@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+import numpy as np
+
 from . import layout as L
 from .drives import DriveAccessRefused
 from .fcb import RECORD_SIZE, RECORDS_PER_EXTENT, position_fields, record_of
@@ -77,11 +79,15 @@ class BDOS:
         return bytes(self.mem[(addr + i) & 0xFFFF] for i in range(n))
 
     def write_bytes(self, addr: int, data: bytes) -> None:
+        addr &= 0xFFFF
+        if addr + len(data) <= 0x10000:
+            self.mem[addr:addr + len(data)] = np.frombuffer(bytes(data), dtype=np.uint8)
+            return
         for i, b in enumerate(data):
             self.mem[(addr + i) & 0xFFFF] = b
 
     def _drive_of(self, fcb: int):
-        dr = int(self.mem[fcb])
+        dr = int(self.mem[fcb & 0xFFFF])
         index = self.current_drive if dr in (0, 0x3F) else (dr & 0x1F) - 1
         drive = self.m.drive_by_index(index)
         if drive is not None:
@@ -281,7 +287,7 @@ class BDOS:
         """Set RC and the allocation map for the extent the FCB is in."""
         total = drive.size_records(host)
         in_extent = min(max(total - extent * RECORDS_PER_EXTENT, 0), RECORDS_PER_EXTENT)
-        self.mem[fcb + 15] = in_extent
+        self.mem[(fcb + 15) & 0xFFFF] = in_extent
         blocks = (in_extent + L.RECORDS_PER_BLOCK - 1) // L.RECORDS_PER_BLOCK
         alloc = bytearray(16)
         for i in range(blocks):
@@ -305,14 +311,14 @@ class BDOS:
             index, drive, host = self._host(de)
             if host is None:
                 return 0xFF
-            extent = (int(self.mem[de + 14]) & 0x3F) * 32 + (int(self.mem[de + 12]) & 0x1F)
+            extent = (int(self.mem[(de + 14) & 0xFFFF]) & 0x3F) * 32 + (int(self.mem[(de + 12) & 0xFFFF]) & 0x1F)
             total = drive.size_records(host)
             if extent > 0 and extent * RECORDS_PER_EXTENT >= total:
                 return 0xFF
-            self.mem[de + 13] = 0
+            self.mem[(de + 13) & 0xFFFF] = 0
             self._fill_extent(de, drive, host, extent)
             if drive.is_read_only(host) or (self.attributes.get((index, host), b"\0" * 11)[8] & 0x80):
-                self.mem[de + 9] |= 0x80
+                self.mem[(de + 9) & 0xFFFF] |= 0x80
             return 0
         return self._file_op(de, op)
 
@@ -409,16 +415,16 @@ class BDOS:
 
     def _advance_extent(self, fcb: int, drive, host) -> None:
         """CP/M moves to the next extent lazily, when CR has reached 128."""
-        if self.mem[fcb + 32] >= RECORDS_PER_EXTENT:
-            extent = (int(self.mem[fcb + 14]) & 0x3F) * 32 + (int(self.mem[fcb + 12]) & 0x1F) + 1
-            self.mem[fcb + 12] = extent & 0x1F
-            self.mem[fcb + 14] = (extent >> 5) & 0x3F
-            self.mem[fcb + 32] = 0
+        if self.mem[(fcb + 32) & 0xFFFF] >= RECORDS_PER_EXTENT:
+            extent = (int(self.mem[(fcb + 14) & 0xFFFF]) & 0x3F) * 32 + (int(self.mem[(fcb + 12) & 0xFFFF]) & 0x1F) + 1
+            self.mem[(fcb + 12) & 0xFFFF] = extent & 0x1F
+            self.mem[(fcb + 14) & 0xFFFF] = (extent >> 5) & 0x3F
+            self.mem[(fcb + 32) & 0xFFFF] = 0
             if host is not None:
                 self._fill_extent(fcb, drive, host, extent)
 
     def _position(self, fcb: int) -> int:
-        return record_of(int(self.mem[fcb + 12]), int(self.mem[fcb + 14]), int(self.mem[fcb + 32]))
+        return record_of(int(self.mem[(fcb + 12) & 0xFFFF]), int(self.mem[(fcb + 14) & 0xFFFF]), int(self.mem[(fcb + 32) & 0xFFFF]))
 
     def f20(self, de):
         def op():
@@ -431,7 +437,7 @@ class BDOS:
             if data is None:
                 return 1
             self.write_bytes(self.dma, data)
-            self.mem[de + 32] = int(self.mem[de + 32]) + 1
+            self.mem[(de + 32) & 0xFFFF] = int(self.mem[(de + 32) & 0xFFFF]) + 1
             return 0
         return self._file_op(de, op)
 
@@ -457,9 +463,9 @@ class BDOS:
             if not self._writable(index, drive, host):
                 return 0xFF
             drive.write_record(host, record, self.read_bytes(self.dma, RECORD_SIZE))
-            cr = int(self.mem[de + 32]) + 1
-            self.mem[de + 32] = cr
-            self.mem[de + 15] = max(int(self.mem[de + 15]), cr)
+            cr = int(self.mem[(de + 32) & 0xFFFF]) + 1
+            self.mem[(de + 32) & 0xFFFF] = cr
+            self.mem[(de + 15) & 0xFFFF] = max(int(self.mem[(de + 15) & 0xFFFF]), cr)
             return 0
         return self._file_op(de, op)
 
@@ -475,13 +481,13 @@ class BDOS:
                 self.m.note(f"BDOS error on {drive.letter}: R/O (disk write-protected)")
                 return 0xFF
             existing = drive.host_name(name)
-            if existing is not None and (self.mem[de + 12] or self.mem[de + 14]):
+            if existing is not None and (self.mem[(de + 12) & 0xFFFF] or self.mem[(de + 14) & 0xFFFF]):
                 host = existing  # a further extent of a file being written
             else:
                 host = drive.create(name)
                 self.attributes.pop((index, host), None)
-            self.mem[de + 13] = 0
-            self.mem[de + 15] = 0
+            self.mem[(de + 13) & 0xFFFF] = 0
+            self.mem[(de + 15) & 0xFFFF] = 0
             self.write_bytes(de + 16, bytes(16))
             return 0
         return self._file_op(de, op)
@@ -550,9 +556,9 @@ class BDOS:
 
     def _seek(self, fcb: int, record: int, drive, host) -> None:
         ex, s2, cr = position_fields(record)
-        self.mem[fcb + 12] = ex
-        self.mem[fcb + 14] = s2
-        self.mem[fcb + 32] = cr
+        self.mem[(fcb + 12) & 0xFFFF] = ex
+        self.mem[(fcb + 14) & 0xFFFF] = s2
+        self.mem[(fcb + 32) & 0xFFFF] = cr
         self._fill_extent(fcb, drive, host, record // RECORDS_PER_EXTENT)
 
     def f33(self, de):

@@ -414,3 +414,4 @@ def test_ask_greets_each_piped_line_until_an_empty_one(tmp_path):
                    b"What is your name? Grace\r\r\nHello, Grace!\r\n"
                    b"What is your name? \r\r\nBye.\r\n")
     assert res.exit_status == 0 and res.message == ""
+
