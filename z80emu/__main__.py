@@ -218,7 +218,13 @@ def _main(argv: list[str] | None) -> int:
 
         machine.on_note = live_note
         machine.load(program, args.args)
-        result = machine.run()
+        try:
+            result = machine.run()
+        except Exception as err:  # a bug of ours: one line, not a traceback
+            console.flush()
+            _error(f"internal error at PC={machine.cpu.pc:04X}h: {type(err).__name__}: {err} "
+                   "(please report it with --trace-bdos output)")
+            return 2
     finally:
         if console is not None:
             console.close()
