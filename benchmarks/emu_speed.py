@@ -7,7 +7,9 @@ Both cores run the same workloads in this process for the same T-state budget; e
   mac    - index-list driven 16-bit adds into a page-aligned accumulator table, the inner
            loop of the sparse 2-bit inference engine
   com    - a CP/M .COM (e.g. roms/TINYCHAT.COM) run raw: loaded at 0100h, BDOS calls (CALL 5)
-           return at once through a trap, a jump to 0000h restarts it (only with --com)
+           return at once through a trap (a line-input call gets the next canned query, so
+           a chat program spends its time in inference), a jump to 0000h restarts it
+           (only with --com)
 Also prints the cold numba compile time (a subprocess with an empty NUMBA_CACHE_DIR) and the
 warm start time (import + first run with the cache in place).
 
@@ -134,7 +136,26 @@ def build(source: str) -> tuple[int, bytes]:
 
 # ---------------- running ----------------
 
-def run_ours(origin: int, image: bytes, tstates: int, com: bool) -> tuple[int, float]:
+QUERIES = [b"hello", b"what is your name", b"how are you today", b"tell me a joke"]
+
+
+class FakeBdos:
+    """The least BDOS that lets a chat .COM run inference: function 10 (read console buffer)
+    gets the next query, every other call returns at once. The same object serves both
+    cores, so its Python cost is the same on both sides."""
+
+    def __init__(self) -> None:
+        self.n = 0
+
+    def call(self, func: int, de: int) -> tuple[int, bytes] | None:
+        """(address, bytes to write) for this call, or None."""
+        if func != 10:
+            return None
+        text = QUERIES[self.n % len(QUERIES)]
+        self.n += 1
+        return (de + 1) & 0xFFFF, bytes([len(text)]) + text
+
+def run_ours(origin: int, image: bytes, tstates: int, com: bool) -> tuple[int, float, int]:
     cpu = Z80()
     cpu.load(origin, image)
     cpu.pc = origin
@@ -146,11 +167,17 @@ def run_ours(origin: int, image: bytes, tstates: int, com: bool) -> tuple[int, f
         cpu.mem[0x0007] = 0xF0
     cpu.run(1000)                   # compile/warm-up outside the timing
     cpu.tstates = 0
+    traps = 0
+    bdos = FakeBdos()
     t0 = time.perf_counter()
     while cpu.tstates < tstates:
         reason = cpu.run(tstates - cpu.tstates)
         if reason == STOP_TRAP:
+            traps += 1
             if cpu.pc == 0x0005:
+                reply = bdos.call(cpu.c, cpu.de)
+                if reply is not None:
+                    cpu.load(*reply)
                 cpu.pc = cpu.pop()
             else:                     # warm boot: start again
                 cpu.load(origin, image)
@@ -159,7 +186,7 @@ def run_ours(origin: int, image: bytes, tstates: int, com: bool) -> tuple[int, f
         elif reason == STOP_HALT:
             break
     wall = time.perf_counter() - t0
-    return cpu.tstates, wall
+    return cpu.tstates, wall, traps
 
 
 def run_reference(origin: int, image: bytes, tstates: int, com: bool) -> tuple[int, float]:
@@ -173,6 +200,7 @@ def run_reference(origin: int, image: bytes, tstates: int, com: bool) -> tuple[i
         m.set_breakpoint(0x0000)
         m.set_memory_block(0x0006, bytes([0x00, 0xF0]))
     done = 0
+    bdos = FakeBdos()
     chunk = 1 << 30                 # ticks_to_stop is 32-bit
     t0 = time.perf_counter()
     while done < tstates:
@@ -183,6 +211,9 @@ def run_reference(origin: int, image: bytes, tstates: int, com: bool) -> tuple[i
         done += want - left if left <= want else 0
         if events & m._BREAKPOINT_HIT:
             if m.pc == 0x0005:
+                reply = bdos.call(m.c, m.de)
+                if reply is not None:
+                    m.set_memory_block(*reply)
                 sp = m.sp
                 mem = m.memory
                 m.pc = mem[sp] | (mem[(sp + 1) & 0xFFFF] << 8)
@@ -249,12 +280,12 @@ def main(argv: list[str] | None = None) -> int:
     for name, origin, image, com in workloads:
         if not args.json:
             print(f"running {name} ...", file=sys.stderr, flush=True)
-        ot, ow = run_ours(origin, image, args.tstates, com)
+        ot, ow, traps = run_ours(origin, image, args.tstates, com)
         rt, rw = run_reference(origin, image, args.tstates, com)
         ours = ot / ow / 1e6
         ref = rt / rw / 1e6
         results[name] = {"ours_mhz": round(ours, 1), "reference_mhz": round(ref, 1),
-                         "ratio": round(ours / ref, 3), "tstates": ot,
+                         "ratio": round(ours / ref, 3), "tstates": ot, "traps": traps,
                          "ours_seconds": round(ow, 3), "reference_seconds": round(rw, 3)}
     out = {"workloads": results, "notes": notes}
     if not args.no_start_times:
