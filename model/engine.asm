@@ -584,47 +584,16 @@ sparse_col:
         ld a,b
         or a
         jr nz,sc_wide
-        ; x < 256: 8-bit adds, carries and borrows fixed up out of line
+        ; x < 256: 8-bit adds; the rare carry / borrow into the high byte
+        ; is a short jump away
         ld a,(hl)
         inc hl
         or a
-        jr z,sc_minus
-        ld b,a
-sc_plus:
-        ld e,(hl)
-        inc hl
-        ld a,(de)
-        add a,c
-        ld (de),a
-        jr nc,sc_p1
-        inc d
-        ld a,(de)
-        inc a
-        ld (de),a
-        dec d
-sc_p1:
-        djnz sc_plus
-sc_minus:
+        call nz,add_rows
         ld a,(hl)
         inc hl
         or a
-        jr z,sc_minus2
-        ld b,a
-sc_m:
-        ld e,(hl)
-        inc hl
-        ld a,(de)
-        sub c
-        ld (de),a
-        jr nc,sc_m1
-        inc d
-        ld a,(de)
-        dec a
-        ld (de),a
-        dec d
-sc_m1:
-        djnz sc_m
-sc_minus2:
+        call nz,sub_rows
         ld a,(hl)
         or a
         ret z
@@ -634,28 +603,13 @@ sc_minus2:
         ld c,a
         ld a,(hl)
         inc hl
-        ld b,a
-sc_m2:
-        ld e,(hl)
-        inc hl
-        ld a,(de)
-        sub c
-        ld (de),a
-        jr nc,sc_m21
-        inc d
-        ld a,(de)
-        dec a
-        ld (de),a
-        dec d
-sc_m21:
-        djnz sc_m2
-        ret
+        jp sub_rows
 sc_m2wide:
         ld b,0
         sla c
         rl b
         call neg_bc
-        jr gen_list
+        jp gen_list
 sc_wide:
         ; x >= 256: 16-bit adds of +x, -x, -2x
         ld (xval),bc
@@ -701,6 +655,133 @@ neg_bc:
         cpl
         ld b,a
         inc bc
+        ret
+
+; Add C to the accumulators of the A (1..255) rows listed at HL; HL moves
+; past them.  Unrolled four times, entered Duff-style for A mod 4.
+add_rows:
+        ld b,a
+        srl b
+        srl b
+        and 3
+        jr z,ar_loop
+        inc b
+        cp 2
+        jr c,ar_1
+        jr z,ar_2
+        jr ar_3
+ar_loop:
+        ld e,(hl)
+        inc hl
+        ld a,(de)
+        add a,c
+        ld (de),a
+        jr nc,$+7
+        inc d
+        ld a,(de)
+        inc a
+        ld (de),a
+        dec d
+ar_3:
+        ld e,(hl)
+        inc hl
+        ld a,(de)
+        add a,c
+        ld (de),a
+        jr nc,$+7
+        inc d
+        ld a,(de)
+        inc a
+        ld (de),a
+        dec d
+ar_2:
+        ld e,(hl)
+        inc hl
+        ld a,(de)
+        add a,c
+        ld (de),a
+        jr nc,$+7
+        inc d
+        ld a,(de)
+        inc a
+        ld (de),a
+        dec d
+ar_1:
+        ld e,(hl)
+        inc hl
+        ld a,(de)
+        add a,c
+        ld (de),a
+        jr nc,$+7
+        inc d
+        ld a,(de)
+        inc a
+        ld (de),a
+        dec d
+        djnz ar_loop
+        ret
+
+; Subtract C from the accumulators of the A (1..255) rows listed at HL.
+sub_rows:
+        ld b,a
+        srl b
+        srl b
+        and 3
+        jr z,sr4_loop
+        inc b
+        cp 2
+        jr c,sr4_1
+        jr z,sr4_2
+        jr sr4_3
+sr4_loop:
+        ld e,(hl)
+        inc hl
+        ld a,(de)
+        sub c
+        ld (de),a
+        jr nc,$+7
+        inc d
+        ld a,(de)
+        dec a
+        ld (de),a
+        dec d
+sr4_3:
+        ld e,(hl)
+        inc hl
+        ld a,(de)
+        sub c
+        ld (de),a
+        jr nc,$+7
+        inc d
+        ld a,(de)
+        dec a
+        ld (de),a
+        dec d
+sr4_2:
+        ld e,(hl)
+        inc hl
+        ld a,(de)
+        sub c
+        ld (de),a
+        jr nc,$+7
+        inc d
+        ld a,(de)
+        dec a
+        ld (de),a
+        dec d
+sr4_1:
+        ld e,(hl)
+        inc hl
+        ld a,(de)
+        sub c
+        ld (de),a
+        jr nc,$+7
+        inc d
+        ld a,(de)
+        dec a
+        ld (de),a
+        dec d
+        djnz sr4_loop
         ret
 
 ; Dense column A, at curcol + A * curnb (no pointer table): 2 bits per row
