@@ -53,6 +53,10 @@ from z80emu.asm.__main__ import main
      "t.asm:3:8: error: relative jump out of range: target is 198 bytes away (allowed -128..127)"),
     (" ld a,c d", "t.asm:1:9: error: unexpected 'd' in expression"),
     ("m macro\n endm\n m 1", "t.asm:3:4: error: macro 'm' takes 0 arguments, got 1"),
+    ("m macro\n m\n endm\n m", "t.asm:2:1: error: macros nested too deeply (does 'm' call itself?)"),
+    (' db "h\u00e9\u20ac"', "t.asm:1:8: error: character '\u20ac' does not fit in a byte "
+                           "(use ASCII or latin-1)"),
+    (" ld a," + "-" * 3000 + "1", "t.asm:1:7: error: expression nested too deeply"),
 ])
 def test_error_messages(src, expected):
     with pytest.raises(AsmError) as ei:

@@ -241,6 +241,7 @@ class _Assembler:
         self.macros: dict[str, tuple] = {}
         self.unresolved = self.missing = False
         self.include_depth = 0
+        self.macro_depth = 0
 
     # ---- errors
     def err(self, msg, src: _Src, col=0):
@@ -317,6 +318,8 @@ class _Assembler:
             return X.parse(text)
         except X.ExprError as e:
             raise self.err(str(e), src, col + e.offset)
+        except RecursionError:
+            raise self.err("expression nested too deeply", src, col) from None
 
     def define(self, name, value, src, col, redefinable=False):
         if name.lower() in RESERVED or name.lower() in _MNEMONICS:
@@ -533,11 +536,15 @@ class _Assembler:
             for rx, v in subs:
                 t = rx.sub(lambda _m, v=v: v, t)
             lines.append(_Src(t, s.filename, s.line))
+        if self.macro_depth >= 64:
+            raise self.err(f"macros nested too deeply (does {name!r} call itself?)", src, 0)
         self.scopes.append(scope)
+        self.macro_depth += 1
         try:
             self.run_block(lines)
         finally:
             self.scopes.pop()
+            self.macro_depth -= 1
 
     def run_block(self, lines):
         depth = len(self.cond)
@@ -553,7 +560,10 @@ class _Assembler:
             for piece, c in self.operands_or_error(args, col, src, op_col, d):
                 if len(piece) >= 2 and piece[0] in "'\"" and piece[-1] == piece[0] \
                         and _is_single_string(piece):
-                    s = X.string_value(piece)
+                    try:
+                        s = X.string_value(piece)
+                    except X.ExprError as e:
+                        raise self.err(str(e), src, c + e.offset)
                     if len(s) != 1:
                         data += s
                         continue

@@ -73,7 +73,11 @@ def parse_number(text: str) -> int | None:
 def string_value(quoted: str) -> bytes:
     """The bytes of a quoted string literal ('' or "" doubles the quote)."""
     q = quoted[0]
-    return quoted[1:-1].replace(q + q, q).encode("latin-1")
+    try:
+        return quoted[1:-1].replace(q + q, q).encode("latin-1")
+    except UnicodeEncodeError as e:
+        raise ExprError(f"character {quoted[1:-1][e.start]!r} does not fit in a byte "
+                        f"(use ASCII or latin-1)", 1 + e.start) from None
 
 
 def tokenize(text: str):
