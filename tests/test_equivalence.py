@@ -130,3 +130,23 @@ def test_shipped_model_every_training_query_and_1000_random(name):
         check_chat(npz, com, queries[i:i + 400], topic, cpu=cpu)
     # command-tail mode: one run per query, the CPU object reused
     assert check_tail(npz, com, [q for q in queries if len(q) <= 120], cpu=cpu) > 1000
+
+
+def test_guess_game_numbers_questions_and_reveals_the_object(tmp_path):
+    import numpy as np
+    npz = save_random(tmp_path / "g.npz", [40, 20], seed=21)
+    with np.load(npz) as f:
+        arrays = {k: f[k] for k in f.files}
+    arrays["_topic"] = np.frombuffer(b"teapot", dtype=np.uint8)
+    np.savez(npz, **arrays)
+    assert guess_topic(npz, {}) == "teapot"
+    com = tmp_path / "G.COM"
+    build(npz, com, log=lambda _m: None)
+    model = load_model(npz)
+    queries = random_queries(45, seed=22, max_len=20)
+    answers = generate_batch(model, [q for q in queries if q])
+    assert not any("WIN" in a for a in answers)        # so the game must end after 20
+    check_chat(npz, com, queries, topic="teapot")
+    output, _, _ = run_program(com, lines=queries)
+    assert output.count(b"I was thinking of: TEAPOT") == sum(1 for q in queries if q) // 20
+    assert b"\r\n20> " in output and b"\r\n21> " not in output
