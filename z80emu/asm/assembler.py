@@ -141,6 +141,9 @@ def _hex_literal(v: int) -> str:
 def _strip_comment(text: str) -> str:
     """Text before a ';' that is not inside a string. An apostrophe right
     after 'af' is the alternate register set, not a quote."""
+    if "'" not in text and '"' not in text:
+        i = text.find(";")
+        return text if i < 0 else text[:i]
     quote = None
     i = 0
     n = len(text)
@@ -164,6 +167,17 @@ def _strip_comment(text: str) -> str:
 def _split_operands(text: str, base: int):
     """Split at top-level commas: list of (piece, column) with the piece
     stripped and column 0-based in the line."""
+    if "(" not in text and "'" not in text and '"' not in text:
+        # Fast path for plain lists such as generated 'db' tables.
+        res = []
+        start = 0
+        for piece in text.split(","):
+            lead = len(piece) - len(piece.lstrip())
+            res.append((piece.strip(), base + start + lead))
+            start += len(piece) + 1
+        if len(res) == 1 and res[0][0] == "":
+            return []
+        return res
     out = []
     depth = 0
     quote = None
@@ -291,8 +305,6 @@ class _Assembler:
         def lookup(name, off):
             q = self.qualify(name, src, col + off)
             v = self.symbols.get(q)
-            if v is None:
-                self.missing = True
             if v is None and self.pass_no == 2:
                 if name.lower() in RESERVED:
                     raise self.err(f"register {name!r} is not allowed here", src, col + off)
@@ -340,6 +352,7 @@ class _Assembler:
             self.redefinable.add(q)
         self.defined_this_pass.add(q)
         if value is None:
+            self.missing = True         # an equ waits for a later symbol
             self.symbols.pop(q, None)
         else:
             self.symbols[q] = value
