@@ -162,6 +162,11 @@ def test_if_else_endif_and_nesting():
     assert asm(src) == bytes([1, 3, 5])
 
 
+def test_ifdef_sees_only_symbols_defined_above():
+    assert asm(" ifdef LATER\n db 1\n else\n db 2\n endif\nLATER equ 0\n ifdef LATER\n db 3\n endif") \
+        == bytes([2, 3])
+
+
 def test_if_on_a_symbol_defined_later():
     assert asm(" if LATER\n db 1\n else\n db 2\n endif\nLATER equ 0") == bytes([2])
 

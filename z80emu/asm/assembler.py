@@ -441,7 +441,9 @@ class _Assembler:
                 else:
                     name = args.strip()
                     q = self.qualify(name, src, args_col)
-                    truth = (q in self.symbols or q in self.macros) == (opl == "ifdef")
+                    # Defined *above* this line, so every pass agrees.
+                    truth = (q in self.defined_this_pass or name.lower() in self.macros) \
+                        == (opl == "ifdef")
                 self.cond.append([truth, truth, False, src])
             self.list_line(src, None)
             return
