@@ -87,6 +87,7 @@ start:
         call puts
         jp exit
 mem_ok:
+        call init_cin
         xor a
         ld (qnum),a
         ld (tailmode),a
@@ -362,24 +363,6 @@ m31:
         add a,(hl)
         ret
 
-; The 21 context n-grams of CTX as input list CIN (column 128+bucket, +32).
-context:
-        ld de,CIN
-        ld hl,CTX
-        xor a
-        ld (nlen),a
-        ld b,8
-        call ngrams
-        ld hl,CTX
-        ld a,1
-        ld (nlen),a
-        ld b,7
-        call ngrams
-        ld hl,CTX
-        ld a,2
-        ld (nlen),a
-        ld b,6
-        call ngrams
 end_list:
         xor a                   ; end mark: an entry with value 0
         ld (de),a
@@ -389,48 +372,195 @@ end_list:
         ld (de),a
         ret
 
-; B n-grams starting at HL, HL+1, ...; start i has h = i*7, i.e. 217*i
-; after the first character's multiply (7*31 = 217).
-ngrams:
-        ld c,0
-ng_loop:
-        push bc
-        push hl
-        ld a,(hl)
-        add a,c
-        ld b,a
-        ld a,(nlen)
-        or a
-        ld a,b
-        jr z,ng_emit
-        ld b,a
-        ld a,(nlen)
-        ld c,a
-        ld a,b
-        ld b,c
-ng_more:
-        inc hl
-        call m31
-        djnz ng_more
-ng_emit:
-        and 127
+; The 21 context n-grams of CTX as columns of the list CIN (whose +32
+; values init_cin wrote once).  Only h & 127 matters, and h*31 + c
+; modulo 128 depends only on h modulo 128, so the column byte itself
+; (128 + (h & 127)) carries h from one character to the next.
+; Start i has h = i*7, i.e. 217*i after the first multiply by 31.
+context:
+        ld hl,CTX
+        ld a,(hl)               ; start 0
         or 128
-        ld (de),a
-        inc de
-        ld a,32
-        ld (de),a
-        inc de
-        xor a
-        ld (de),a
-        inc de
-        pop hl
-        pop bc
+        ld (CIN+0),a
         inc hl
-        ld a,c
-        add a,217
         ld c,a
-        djnz ng_loop
+        rrca
+        rrca
+        rrca
+        and 0E0h
+        sub c
+        add a,(hl)
+        or 128
+        ld (CIN+24),a
+        inc hl
+        ld c,a
+        rrca
+        rrca
+        rrca
+        and 0E0h
+        sub c
+        add a,(hl)
+        or 128
+        ld (CIN+45),a
+        dec hl
+        ld a,(hl)               ; start 1
+        add a,217
+        or 128
+        ld (CIN+3),a
+        inc hl
+        ld c,a
+        rrca
+        rrca
+        rrca
+        and 0E0h
+        sub c
+        add a,(hl)
+        or 128
+        ld (CIN+27),a
+        inc hl
+        ld c,a
+        rrca
+        rrca
+        rrca
+        and 0E0h
+        sub c
+        add a,(hl)
+        or 128
+        ld (CIN+48),a
+        dec hl
+        ld a,(hl)               ; start 2
+        add a,178
+        or 128
+        ld (CIN+6),a
+        inc hl
+        ld c,a
+        rrca
+        rrca
+        rrca
+        and 0E0h
+        sub c
+        add a,(hl)
+        or 128
+        ld (CIN+30),a
+        inc hl
+        ld c,a
+        rrca
+        rrca
+        rrca
+        and 0E0h
+        sub c
+        add a,(hl)
+        or 128
+        ld (CIN+51),a
+        dec hl
+        ld a,(hl)               ; start 3
+        add a,139
+        or 128
+        ld (CIN+9),a
+        inc hl
+        ld c,a
+        rrca
+        rrca
+        rrca
+        and 0E0h
+        sub c
+        add a,(hl)
+        or 128
+        ld (CIN+33),a
+        inc hl
+        ld c,a
+        rrca
+        rrca
+        rrca
+        and 0E0h
+        sub c
+        add a,(hl)
+        or 128
+        ld (CIN+54),a
+        dec hl
+        ld a,(hl)               ; start 4
+        add a,100
+        or 128
+        ld (CIN+12),a
+        inc hl
+        ld c,a
+        rrca
+        rrca
+        rrca
+        and 0E0h
+        sub c
+        add a,(hl)
+        or 128
+        ld (CIN+36),a
+        inc hl
+        ld c,a
+        rrca
+        rrca
+        rrca
+        and 0E0h
+        sub c
+        add a,(hl)
+        or 128
+        ld (CIN+57),a
+        dec hl
+        ld a,(hl)               ; start 5
+        add a,61
+        or 128
+        ld (CIN+15),a
+        inc hl
+        ld c,a
+        rrca
+        rrca
+        rrca
+        and 0E0h
+        sub c
+        add a,(hl)
+        or 128
+        ld (CIN+39),a
+        inc hl
+        ld c,a
+        rrca
+        rrca
+        rrca
+        and 0E0h
+        sub c
+        add a,(hl)
+        or 128
+        ld (CIN+60),a
+        dec hl
+        ld a,(hl)               ; start 6
+        add a,22
+        or 128
+        ld (CIN+18),a
+        inc hl
+        ld c,a
+        rrca
+        rrca
+        rrca
+        and 0E0h
+        sub c
+        add a,(hl)
+        or 128
+        ld (CIN+42),a
+        ld a,(hl)               ; start 7
+        add a,239
+        or 128
+        ld (CIN+21),a
         ret
+
+; Once: the constant parts of CIN (x = +32 for each n-gram, end mark).
+init_cin:
+        ld hl,CIN
+        ld b,21
+ic_loop:
+        inc hl
+        ld (hl),32
+        inc hl
+        ld (hl),0
+        inc hl
+        djnz ic_loop
+        ex de,hl
+        jp end_list
 
 ; ---------------------------------------------------------------- layers
 ; Layer 1's query share: BASE = bias1 + W1[:, query buckets] x.
