@@ -200,3 +200,27 @@ def test_push_pop_and_register_views():
     assert (cpu.h, cpu.l) == (0x56, 0x78)
     cpu.af = 0x1FF
     assert cpu.a == 0x01 and cpu.f == 0xFF
+
+
+def test_budget_running_out_right_before_a_trap_reports_the_trap():
+    # LD HL,0 (10 T); CALL 0005h: the budget ends exactly when PC reaches the trap
+    cpu = make_cpu(bytes([0x21, 0, 0, 0xCD, 0x05, 0x00]))
+    cpu.set_trap(0x0005)
+    assert cpu.run(27) == STOP_TRAP
+    assert cpu.pc == 0x0005 and cpu.tstates == 27
+
+
+def test_step_reports_arrival_on_a_trap():
+    cpu = make_cpu(bytes([NOP, NOP]))
+    cpu.set_trap(0x101)
+    assert cpu.step() == STOP_TRAP and cpu.pc == 0x101
+    assert cpu.step() == STOP_BUDGET and cpu.pc == 0x102
+
+
+def test_interrupt_vector_trap_is_reported():
+    cpu = make_cpu(bytes([NOP, NOP]))
+    cpu.im = 1
+    cpu.iff1 = cpu.iff2 = 1
+    cpu.set_trap(0x38)
+    cpu.irq()
+    assert cpu.run(100) == STOP_TRAP and cpu.pc == 0x38 and cpu.tstates == 13

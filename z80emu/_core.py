@@ -175,8 +175,8 @@ def _parity_even(v):
 @njit(cache=True)
 def run_core(st, mem, io_in, io_out, addr_flags, budget, single):
     """Run until at least `budget` more T-states have passed (or one instruction when
-    `single`), a trap/breakpoint address is reached (never on the first instruction), or the
-    CPU halts. Returns the stop reason (STOP_* in _tables)."""
+    `single`), a trap/breakpoint address is reached (checked after each instruction, so never
+    on the first one), or the CPU halts. Returns the stop reason (STOP_* in _tables)."""
     a = st[0]; f = st[1]; b = st[2]; c = st[3]; d = st[4]; e = st[5]; h = st[6]; l = st[7]
     af_ = st[8]; bc_ = st[9]; de_ = st[10]; hl_ = st[11]
     ix = st[12]; iy = st[13]; sp = st[14]; pc = st[15]
@@ -185,14 +185,10 @@ def run_core(st, mem, io_in, io_out, addr_flags, budget, single):
     t = st[26]; ninstr = st[27]
     irq = st[28]; irq_data = st[29]; nmi = st[30]
 
-    target = t + budget
+    # single: stop after one instruction (or one interrupt acceptance)
+    target = t if single else t + budget
     reason = 0
-    first = True
     while True:
-        if not first:
-            if single or t >= target:
-                reason = 0
-                break
         # ---- interrupts at the instruction boundary ----
         if nmi != 0 or (irq != 0 and iff1 != 0 and eil == 0):
             if pl != 0:
@@ -232,18 +228,15 @@ def run_core(st, mem, io_in, io_out, addr_flags, budget, single):
                         pc = 0x38
                     t += 13      # ack(6) + RST(5) w(3) w(3) - 4 of RST's fetch overlap
                 wz = pc
-            if single:
-                first = False
-                continue
-        if halted != 0:
-            reason = 3
-            break
-        if not first:
             fl = addr_flags[pc]
             if fl != 0:
                 reason = 2 if (fl & 2) else 1
                 break
-        first = False
+            if single:
+                break
+        if halted != 0:
+            reason = 3
+            break
 
         # ---- fetch ----
         op = np.int64(mem[pc])
@@ -1177,6 +1170,13 @@ def run_core(st, mem, io_in, io_out, addr_flags, budget, single):
         q = f if fm else 0
         if halted != 0:
             reason = 3
+            break
+        # trap/breakpoint before the budget, so a budget stop never skips a trap
+        fl = addr_flags[pc]
+        if fl != 0:
+            reason = 2 if (fl & 2) else 1
+            break
+        if t >= target:
             break
 
     st[0] = a; st[1] = f; st[2] = b; st[3] = c; st[4] = d; st[5] = e; st[6] = h; st[7] = l

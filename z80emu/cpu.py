@@ -179,13 +179,15 @@ class Z80:
         """Run at least `budget` more T-states (stopping at the first instruction boundary at or
         after it), or until a trap/breakpoint address is reached (never at the first instruction
         executed, so a handler can resume) or the CPU halts with no interrupt to take.
-        Returns STOP_BUDGET, STOP_TRAP, STOP_BREAKPOINT or STOP_HALT."""
+        Returns STOP_BUDGET, STOP_TRAP, STOP_BREAKPOINT or STOP_HALT. A trap at the boundary
+        where the budget runs out is reported as the trap, so a budget stop never skips one."""
         return int(run_core(self.state, self.mem, self.io_in, self.io_out, self.addr_flags,
                             int(budget), False))
 
     def step(self) -> int:
-        """Execute exactly one instruction (or accept one pending interrupt).
-        Returns STOP_HALT if the CPU is halted afterwards, else STOP_BUDGET."""
+        """Execute exactly one instruction (or accept one pending interrupt). Returns STOP_HALT
+        if the CPU is halted afterwards, STOP_TRAP/STOP_BREAKPOINT if PC is now on a trap or
+        breakpoint address, else STOP_BUDGET."""
         return int(run_core(self.state, self.mem, self.io_in, self.io_out, self.addr_flags,
                             0, True))
 
