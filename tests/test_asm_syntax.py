@@ -238,6 +238,14 @@ def test_listing_has_address_bytes_tstates_and_source():
     assert lines[5].split()[:2] == ["5", "0007"]
 
 
+def test_listing_shows_macro_definitions_and_expansions_in_source_order():
+    r = assemble(" org 100h\npr macro ch\n ld e,ch\n endm\n rept 2\n nop\n endr\n pr 'A'")
+    rows = [(ln.line, ln.address, ln.data.hex()) for ln in r.lines]
+    assert rows == [(1, 0x100, ""), (2, None, ""), (3, None, ""), (4, None, ""),
+                    (5, None, ""), (6, 0x100, "00"), (6, 0x101, "00"), (7, None, ""),
+                    (8, None, ""), (3, 0x102, "1e41")]
+
+
 def test_symbol_file_lines():
     r = assemble(" org 100h\nstart: nop\nbuf equ 0A000h\n.x: nop\nminus equ -2")
     assert r.symbol_text().splitlines() == [

@@ -488,9 +488,10 @@ class _Assembler:
                 name = parts[0]
                 params_text = parts[1] if len(parts) > 1 else ""
             params = [p.strip() for p in params_text.split(",") if p.strip()]
-            body = self.collect_block(src, it, ("macro", "rept", "irp"))
+            body, end = self.collect_block(src, it, ("macro", "rept", "irp"))
             self.macros[name.lower()] = (params, body)
-            self.list_line(src, None)
+            for s in [src] + body + [end]:      # the definition, as written
+                self.list_line(s, None)
             return
         if label:
             self.define_label(label, src, label_col)
@@ -516,7 +517,8 @@ class _Assembler:
         self.define(label, self.pc, src, col)
 
     def collect_block(self, src, it, openers):
-        """Lines up to the matching endm/endr (nesting counted)."""
+        """(body lines, closing line) up to the matching endm/endr
+        (nesting counted)."""
         depth = 1
         body = []
         for s in it:
@@ -528,8 +530,7 @@ class _Assembler:
             if low and low[0] in ("endm", "endr") or (len(low) > 1 and low[1] in ("endm", "endr")):
                 depth -= 1
                 if depth == 0:
-                    self.list_line(s, None)
-                    return body
+                    return body, s
             body.append(s)
         raise self.err("block has no matching 'endm'/'endr'", src, 0)
 
@@ -687,9 +688,10 @@ class _Assembler:
             if n < 0:
                 raise self.err(f"'rept' count must not be negative, got {n}", src, col)
             self.list_line(src, None)
-            body = self.collect_block(src, it, ("macro", "rept", "irp"))
+            body, end = self.collect_block(src, it, ("macro", "rept", "irp"))
             for _ in range(n):
                 self.run_block(body)
+            self.list_line(end, None)
         elif d == "local":
             if not self.scopes:
                 raise self.err("'local' outside a macro or proc", src, op_col)
