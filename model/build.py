@@ -186,6 +186,9 @@ def build(model_path, com_path, budget: int = COM_BUDGET, force: str | None = No
           log=print) -> BuildResult:
     from model.reference import ModelFileError, load_model
     model_path, com_path = Path(model_path), Path(com_path)
+    if not 0 < budget <= COM_BUDGET:
+        raise BuildError(f"budget {budget}: must be 1..{COM_BUDGET} bytes "
+                         f"(the engine's RAM starts at 0A100h)")
     try:
         model = load_model(model_path)
     except ModelFileError as exc:
