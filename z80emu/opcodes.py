@@ -282,6 +282,6 @@ for _o in OPCODES:
         BY_MNEMONIC.setdefault(_o.mnemonic, []).append(_o)
 del _o
 
-MNEMONICS = frozenset(BY_MNEMONIC) | {"sl1"}
-# Alternative spellings the assembler accepts.
+# Alternative mnemonic spellings the assembler accepts.
 ALIASES = {"sl1": "sll", "sli": "sll"}
+MNEMONICS = frozenset(BY_MNEMONIC) | frozenset(ALIASES)

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from itertools import product
 from pathlib import Path
 
-from z80emu.opcodes import BY_MNEMONIC, Opcode
+from z80emu.opcodes import ALIASES, BY_MNEMONIC, Opcode
 from . import expr as X
 
 
@@ -69,7 +69,7 @@ for _mn, _ops in BY_MNEMONIC.items():
     for _o in _ops:
         _INDEX.setdefault((_mn, tuple(_template_kind(t) for t in _o.operands)),
                           []).append(_o)
-_MNEMONICS = set(BY_MNEMONIC) | {"sl1", "sli"}
+_MNEMONICS = set(BY_MNEMONIC) | set(ALIASES)
 
 DIRECTIVES = {"org", "equ", "defl", "db", "defb", "defm", "byte", "dm", "dw",
               "defw", "word", "ds", "defs", "block", "rmem", "include",
@@ -760,7 +760,7 @@ class _Assembler:
         return Operand((_IMM,), self.parse_expr(text, src, col), col, text)
 
     def instruction(self, mn, args, col, src, op_col):
-        mn = {"sl1": "sll", "sli": "sll"}.get(mn, mn)
+        mn = ALIASES.get(mn, mn)
         pieces = _split_operands(args, col)
         for p, c in pieces:
             if p == "":
