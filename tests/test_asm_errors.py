@@ -126,7 +126,8 @@ def test_cli_refuses_to_overwrite_the_source(tmp_path, capsys):
     src = tmp_path / "same.asm"
     src.write_text(" nop\n")
     assert main([str(src), "-o", str(src)]) == 1
-    assert src.read_text() == " nop\n"
+    assert main([str(src), "-o", str(tmp_path / "x.com"), "--listing", str(src)]) == 1
+    assert src.read_text() == " nop\n" and not (tmp_path / "x.com").exists()
     assert "would overwrite the source" in capsys.readouterr().err
 
 

@@ -47,9 +47,11 @@ def main(argv=None) -> int:
               else f"{src}: error: not a file", file=sys.stderr)
         return 1
     out = Path(args.output) if args.output else src.with_suffix(".com")
-    if out.resolve() == src.resolve():
-        print(f"{out}: error: output would overwrite the source file", file=sys.stderr)
-        return 1
+    for target in [out] + [Path(p) for p in (args.listing, args.symbols) if p]:
+        if target.resolve() == src.resolve():
+            print(f"{target}: error: output would overwrite the source file",
+                  file=sys.stderr)
+            return 1
     try:
         res = assemble_file(src, include_paths=args.include)
     except AsmError as e:
