@@ -133,3 +133,15 @@ def test_decode_returns_the_table_entry():
     op, length, text = decode(bytes.fromhex("dd213412"), 0)
     assert op.mnemonic == "ld" and op.operands == ("ix", "nn") and length == 4
     assert op.tstates == 14 and text == "ld ix,1234h"
+
+
+def test_disassemble_range_walks_instruction_by_instruction():
+    from z80emu.disasm import disassemble_range
+    code = assemble(" org 100h\nstart: ld hl,msg\n jr start\nmsg: db 0DDh\n nop").binary
+    mem = bytearray(65536)
+    mem[0x100:0x100 + len(code)] = code
+    rows = disassemble_range(mem, 0x100, 0x100 + len(code))
+    assert rows == [(0x100, bytes.fromhex("210501"), "ld hl,0105h"),
+                    (0x103, bytes.fromhex("18fb"), "jr 0100h"),
+                    (0x105, bytes.fromhex("dd"), "db 0DDh ; prefix ignored"),
+                    (0x106, bytes.fromhex("00"), "nop")]

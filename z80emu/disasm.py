@@ -115,3 +115,15 @@ def tstates_text(mem, addr: int) -> str:
     if op is None:
         return "4" if length == 1 else "8"
     return op.timing_text()
+
+
+def disassemble_range(mem, start: int, end: int):
+    """(address, bytes, text) for each instruction from start up to end
+    (exclusive); the last one may run past end."""
+    out = []
+    addr = start
+    while addr < end:
+        text, length = disassemble(mem, addr)
+        out.append((addr, bytes(int(mem[(addr + i) & 0xFFFF]) for i in range(length)), text))
+        addr += length
+    return out
