@@ -53,8 +53,7 @@ CANONICAL = [op for op in OPCODES if op.canonical]
 
 
 def _program(texts):
-    """One instruction per line, each at a known offset; returns source and
-    the list of (offset, text)."""
+    """Source with one instruction per line from ORG."""
     return f" org {ORG}\n" + "".join(f" {t}\n" for t in texts)
 
 

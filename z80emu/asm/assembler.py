@@ -472,11 +472,9 @@ class _Assembler:
                 raise self.err(f"'{op}' needs a name before it", src, op_col)
             node = self.parse_expr(args, src, args_col)
             v = self.value(node, src, args_col)
-            q = self.define(label, v, src, label_col, redefinable=opl != "equ")
-            self.list_line(src, None, b"", "")
-            if self.pass_no == 2 and v is not None:
-                self.listing[-1].timing = ""
-                self.listing[-1].address = v & 0xFFFF
+            self.define(label, v, src, label_col, redefinable=opl != "equ")
+            # The listing shows an equate's value in the address column.
+            self.list_line(src, None if v is None else v & 0xFFFF)
             return
         if opl == "macro":
             name = label if label else None
