@@ -22,25 +22,41 @@ ORG = 0x100
 N, NN, D, REL = 0x12, 0x1234, 0x05, 0x10
 
 
-def _instance(op):
-    """The opcode with fixed operands: (text, bytes)."""
+# A second set of operand bytes at the edges: n=0FFh, nn=0FFFFh, d=-128,
+# relative -128.
+EDGES = (0xFF, 0xFFFF, 0x80, 0x80)
+
+
+def _instance(op, values=(N, NN, D, REL), addr=ORG):
+    """The opcode with fixed operand bytes at addr: (text, bytes)."""
+    n, nn, d, rel = values
     out = []
     for b in op.layout:
         if b == "nn":
-            out += [NN & 0xFF, NN >> 8]
+            out += [nn & 0xFF, nn >> 8]
         elif b == "d":
-            out.append(D)
+            out.append(d)
         elif b == "n":
-            out.append(N)
+            out.append(n)
         elif b == "rel":
-            out.append(REL)
+            out.append(rel)
         else:
             out.append(b)
     mem = bytearray(65536)
-    mem[ORG:ORG + len(out)] = bytes(out)
-    text, length = disassemble(mem, ORG)
+    mem[addr:addr + len(out)] = bytes(out)
+    text, length = disassemble(mem, addr)
     assert length == len(out)
     return text, bytes(out)
+
+
+def _instances(ops, values=(N, NN, D, REL)):
+    """(text, bytes) for each opcode placed one after another from ORG."""
+    pairs = []
+    addr = ORG
+    for op in ops:
+        pairs.append(_instance(op, values, addr))
+        addr += len(pairs[-1][1])
+    return pairs
 
 
 def _is_register_copy(op):
@@ -82,11 +98,12 @@ def _run_external(tool, cmd_for, texts, tmp_path):
     return out.read_bytes()
 
 
-def test_pasmo_agrees_on_every_opcode_it_knows(tmp_path):
+@pytest.mark.parametrize("values", [(N, NN, D, REL), EDGES], ids=["middle", "edges"])
+def test_pasmo_agrees_on_every_opcode_it_knows(tmp_path, values):
     # pasmo has no 'in (c)', 'out (c),0' or DDCB register-copy forms.
     ops = [op for op in CANONICAL if not _is_register_copy(op)
            and not (op.group == "ed" and op.opcode in (0x70, 0x71))]
-    pairs = [_instance(op) for op in ops]
+    pairs = _instances(ops, values)
     texts = [t for t, _ in pairs]
     theirs = _run_external("pasmo", lambda exe, s, o: [exe, str(s), str(o)], texts, tmp_path)
     ours = assemble(_program(texts)).binary
@@ -101,7 +118,7 @@ def test_z80asm_agrees_on_documented_opcodes_and_its_undocumented_spellings(tmp_
     ops = [op for op in CANONICAL if not _is_register_copy(op)
            and not any(isinstance(t, str) and t[:2] in ("ix", "iy") and len(t) == 3
                        for t in op.operands)]
-    pairs = [_instance(op) for op in ops]
+    pairs = _instances(ops)
     texts = []
     for (t, _), op in zip(pairs, ops):
         t = t.replace("sll ", "sli ")
@@ -115,8 +132,11 @@ def test_z80asm_agrees_on_documented_opcodes_and_its_undocumented_spellings(tmp_
     _compare(ours, theirs, texts, [len(b) for _, b in pairs], "z80asm")
 
 
-def _z80pkg_instr(z80, op):
+def _z80pkg_instr(z80, op, values=(N, NN, D, REL)):
     """Build the same instruction with the z80 package's builder."""
+    n, nn, d, rel = values
+    d = d - 256 if d >= 128 else d
+    rel = rel - 256 if rel >= 128 else rel
     regs = {"a": z80.A, "b": z80.B, "c": z80.C, "d": z80.D, "e": z80.E,
             "h": z80.H, "l": z80.L, "i": z80.IReg, "r": z80.R, "af": z80.AF,
             "af'": z80.AF2, "bc": z80.BC, "de": z80.DE, "hl": z80.HL,
@@ -133,17 +153,17 @@ def _z80pkg_instr(z80, op):
         elif i == 0 and takes_cond:
             args.append(conds[t])
         elif t == "n":
-            args.append(N)
+            args.append(n)
         elif t == "nn":
-            args.append(NN)
+            args.append(nn)
         elif t == "rel":
-            args.append(ORG + op.size + REL)
+            args.append(ORG + op.size + rel)
         elif t in ("(n)",):
-            args.append(z80.At(N))
+            args.append(z80.At(n))
         elif t == "(nn)":
-            args.append(z80.At(NN))
+            args.append(z80.At(nn))
         elif t.endswith("+d)"):
-            args.append(z80.At(regs[t[1:3]], D))
+            args.append(z80.At(regs[t[1:3]], d))
         elif t.startswith("("):
             args.append(z80.At(regs[t[1:-1]]))
         else:
@@ -153,13 +173,14 @@ def _z80pkg_instr(z80, op):
     return getattr(z80, op.mnemonic.upper())(*args)
 
 
-def test_z80_package_agrees_on_every_canonical_opcode():
+@pytest.mark.parametrize("values", [(N, NN, D, REL), EDGES], ids=["middle", "edges"])
+def test_z80_package_agrees_on_every_canonical_opcode(values):
     z80 = pytest.importorskip("z80", reason="PyPI package z80 not installed")
     checked = 0
     for op in CANONICAL:
-        text, _ = _instance(op)
+        text, _ = _instance(op, values)
         ours = assemble(f" org {ORG}\n {text}\n").binary
-        theirs = _z80pkg_instr(z80, op).encode(ORG)
+        theirs = _z80pkg_instr(z80, op, values).encode(ORG)
         assert ours == bytes(theirs), f"z80 package disagrees on '{text}': " \
                                       f"ours {ours.hex()} theirs {bytes(theirs).hex()}"
         checked += 1
