@@ -16,7 +16,7 @@ import numpy as np
 from model.data import Pair, ceiling
 from model.encode import (CONTEXT_LEN, EOS, context_bytes, encode_context_windows,
                           encode_query_batch)
-from model.reference import IntModel, forward, generate_batch, layer, wrap16
+from model.reference import IntModel, forward, generate_batch, int_matmul, layer
 
 
 @dataclass
@@ -57,7 +57,7 @@ def overflow_mask(model: IntModel, inputs: np.ndarray) -> np.ndarray:
     x = inputs.astype(np.int64)
     hit = np.zeros(len(x), dtype=bool)
     for k in range(len(model.weights)):
-        raw = model.biases[k].astype(np.int64) + x @ model.weights[k].astype(np.int64).T
+        raw = model.biases[k].astype(np.int64) + int_matmul(x, model.weights[k])
         hit |= ((raw < -32768) | (raw > 32767)).any(axis=1)
         _, x = layer(model, k, x)
     return hit

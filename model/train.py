@@ -91,7 +91,9 @@ def quantize_weights(w: np.ndarray, sparsity: float, scale: float = 1.0) -> np.n
     mag = np.abs(w)
     threshold = 0.5 * scale
     if sparsity > 0:
-        threshold = max(threshold, float(np.quantile(mag, sparsity)))
+        flat = mag.ravel()
+        kth = min(flat.size - 1, int(sparsity * flat.size))
+        threshold = max(threshold, float(np.partition(flat, kth)[kth]))
     q = np.clip(np.sign(w) * np.maximum(1.0, np.round(mag / scale)), -2, 1)
     q[mag < threshold] = 0.0
     return q
@@ -106,8 +108,9 @@ class Trainer:
         self.shifts = config.layer_shifts()
         sizes = [INPUT_SIZE] + list(config.hidden_sizes) + [len(charset)]
         rng = np.random.default_rng(config.seed)
-        self.weights = [rng.normal(0.0, 0.9, size=(o, i)) for i, o in zip(sizes[:-1], sizes[1:])]
-        self.biases = [np.zeros(o) for o in sizes[1:]]
+        self.weights = [rng.normal(0.0, 0.9, size=(o, i)).astype(np.float32)
+                        for i, o in zip(sizes[:-1], sizes[1:])]
+        self.biases = [np.zeros(o, dtype=np.float32) for o in sizes[1:]]
         self.params = self.weights + self.biases
         self.m = [np.zeros_like(p) for p in self.params]
         self.v = [np.zeros_like(p) for p in self.params]
@@ -122,7 +125,7 @@ class Trainer:
         is the integer one times the product: integer accumulators = a / product."""
         deltas = [weight_scale(w, self.config.sparsity, self.config.scale_mode)
                   for w in self.weights]
-        return deltas, list(np.cumprod(deltas))
+        return deltas, [float(v) for v in np.cumprod(deltas)]   # python floats keep float32
 
     def export(self, metadata: dict | None = None) -> IntModel:
         deltas, products = self.scales()
@@ -191,7 +194,7 @@ class Trainer:
         self.t += 1
         # cosine decay to 5% over the whole run: quantized weights need calm late steps
         progress = min(1.0, self.epoch / max(1, self.config.epochs))
-        lr = self.config.lr * (0.05 + 0.95 * 0.5 * (1 + np.cos(np.pi * progress)))
+        lr = self.config.lr * (0.05 + 0.95 * 0.5 * (1 + float(np.cos(np.pi * progress))))
         n_w = len(self.weights)
         for i, (p, g) in enumerate(zip(self.params, grads)):
             self.m[i] = beta1 * self.m[i] + (1 - beta1) * g
@@ -224,8 +227,8 @@ class Trainer:
             self.weights[k][...] = arrays[f"w{k}"]
             self.biases[k][...] = arrays[f"b{k}"]
         for i in range(len(self.params)):
-            self.m[i][...] = arrays[f"m{i}"]
-            self.v[i][...] = arrays[f"v{i}"]
+            self.m[i] = arrays[f"m{i}"].copy()
+            self.v[i] = arrays[f"v{i}"].copy()
         self.t, self.epoch = meta["t"], meta["epoch"]
         self.rng.bit_generator.state = meta["rng"]
 
@@ -255,7 +258,7 @@ def train(pairs: Sequence[Pair], config: TrainConfig, output: Path,
             trainer.load_state({k: npz[k] for k in npz.files})
         log(f"resumed from {ckpt} at epoch {trainer.epoch}")
     x_all, y_all = step_inputs(train_pairs, charset)
-    x_float = x_all.astype(np.float64)
+    x_float = x_all.astype(np.float32)
     held_xy = step_inputs(held, charset) if held else None
     log(f"training on {len(train_pairs)} pairs ({len(x_all)} steps), "
         f"{len(held)} held-out pairs, charset {charset[:-1]!r} + EOS, "

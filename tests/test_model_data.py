@@ -150,3 +150,27 @@ def test_training_is_deterministic_for_a_seed(tmp_path):
     m2, _ = train(pairs, config, tmp_path / "b.npz", log=lambda s: None)
     for a, b in zip(m1.weights + m1.biases, m2.weights + m2.biases):
         assert np.array_equal(a, b)
+
+
+def test_interrupt_saves_model_and_resume_continues_exactly(tmp_path):
+    from model.reference import load_model
+    from model.train import TrainConfig, checkpoint_path, train
+    pairs = parse_lines(SMALL[:8])
+    config = TrainConfig(hidden_sizes=[12], epochs=6, sparsity=0.5, seed=2, holdout=0.0,
+                         batch_size=8)
+
+    def ctrl_c_at_epoch_3(line):
+        if line.startswith("epoch   3/"):
+            raise KeyboardInterrupt
+
+    out = tmp_path / "m.npz"
+    with pytest.raises(KeyboardInterrupt):
+        train(pairs, config, out, log=ctrl_c_at_epoch_3)
+    assert load_model(out).hidden_sizes == [12]          # Ctrl-C still leaves a model
+    train(pairs, config, out, resume=True, log=lambda s: None)
+    straight = tmp_path / "s.npz"
+    train(pairs, config, straight, log=lambda s: None)
+    with np.load(checkpoint_path(out)) as a, np.load(checkpoint_path(straight)) as b:
+        for key in a.files:
+            if key != "_meta":
+                assert np.array_equal(a[key], b[key]), key
