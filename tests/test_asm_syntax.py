@@ -75,6 +75,11 @@ def test_symbols_are_case_sensitive_mnemonics_and_registers_are_not():
     assert r.binary == bytes.fromhex("3e01" "3e02" "dd4601")
 
 
+def test_indented_equates():
+    r = assemble("  X equ 5\n  Y = X+1\n  W: equ 7\n db X,Y,W")
+    assert r.binary == bytes([5, 6, 7])
+
+
 def test_equ_and_equals_and_redefinition():
     r = assemble("A1 equ 5\ncount = 1\ncount = count + 1\n db A1, count")
     assert r.binary == bytes([5, 2]) and r.symbols["count"] == 2
@@ -197,6 +202,11 @@ again: ld e,ch
  print 'B', 3
 """
     assert asm(src) == bytes.fromhex("0602" "1e41" "10fc" "0603" "1e42" "10fc")
+
+
+@pytest.mark.parametrize("head", ["twice macro v", "macro twice v", "macro twice, v"])
+def test_macro_header_spellings(head):
+    assert asm(f" {head}\n db v, v\n endm\n twice 7") == bytes([7, 7])
 
 
 def test_end_stops_assembly():

@@ -426,6 +426,17 @@ class _Assembler:
         opl = op.lower()
         if opl.startswith(".") and opl[1:] in DIRECTIVES:
             opl = opl[1:]
+        if not label and op and opl not in _MNEMONICS and opl not in DIRECTIVES \
+                and opl not in self.macros:
+            # An indented 'NAME equ 1' / 'NAME = 1' / 'NAME macro a,b'.
+            m2 = re.match(r"(equ|defl|macro)\b|=", args, re.I)
+            if m2:
+                label, label_col = op, op_col
+                op = m2.group()
+                opl = op.lower()
+                rest = args[m2.end():]
+                args_col += m2.end() + len(rest) - len(rest.lstrip())
+                args = rest.strip()
 
         # Conditional assembly is tracked even inside inactive regions.
         if opl in ("if", "ifdef", "ifndef"):
@@ -480,11 +491,11 @@ class _Assembler:
             name = label if label else None
             params_text = args
             if name is None:
-                parts = args.split(None, 1)
-                if not parts:
+                # 'macro name a,b' or pasmo's 'macro name, a, b'
+                m2 = re.match(r"([^\s,]+)\s*,?\s*(.*)$", args)
+                if not m2:
                     raise self.err("'macro' needs a name", src, op_col)
-                name = parts[0]
-                params_text = parts[1] if len(parts) > 1 else ""
+                name, params_text = m2.group(1), m2.group(2)
             params = [p.strip() for p in params_text.split(",") if p.strip()]
             body, end = self.collect_block(src, it, ("macro", "rept", "irp"))
             self.macros[name.lower()] = (params, body)
