@@ -250,7 +250,7 @@ def run_lockstep(seed: int, streams: int, steps: int) -> dict:
     cpu = Z80()
     cpu.io_in[:] = PORT_TABLE
     ref = _Ref()
-    addrs = np.zeros(16, dtype=np.int64)
+    addrs = np.zeros(18, dtype=np.int64)
     compared: dict = {}
     st = cpu.state
     for stream in range(streams):
@@ -285,8 +285,9 @@ def run_lockstep(seed: int, streams: int, steps: int) -> dict:
             wz = int(st[T.R_WZ])
             addrs[:] = (sp0 - 2, sp0 - 1, sp0, sp0 + 1, hl, de, bc, wz, wz - 1,
                         int(before[T.R_WZ]), hl - 1, de - 1, bc - 1, int(st[T.R_SP]),
-                        int(st[T.R_SP]) + 1, pc0)
-            bad = _mem_diff(cpu.mem, ref.img, addrs, 16)
+                        int(st[T.R_SP]) + 1, pc0,
+                        code[1] | (code[2] << 8), code[2] | (code[3] << 8))   # LD (nn),A
+            bad = _mem_diff(cpu.mem, ref.img, addrs, addrs.shape[0])
             if bad >= 0:
                 raise AssertionError(f"stream {stream}: {_describe(code, pc0)}: memory "
                                      f"{bad:04X} ours {int(cpu.mem[bad]):02X} "
