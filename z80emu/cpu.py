@@ -9,6 +9,14 @@ What it does not own: any machine. It knows nothing of CP/M, consoles or disks; 
 a trap on an address (e.g. the BDOS entry 0005h), `run()` stops *before* executing there, and
 the machine handles the call in Python and resumes (e.g. `cpu.pc = cpu.pop()`).
 
+Behaviour worth knowing:
+- HALT leaves PC on the next instruction and sets `halted`; run()/step() then return
+  STOP_HALT at once (no T-states pass) until an interrupt is raised, which resumes after HALT.
+- Interrupts are accepted at instruction boundaries (IM 0: 13 T, only an RST byte on the bus
+  is executed; IM 1: 13 T; IM 2: 19 T; NMI: 11 T). A DD/FD prefix and the instruction it
+  modifies count as one instruction.
+- `io_in` starts as all 0FFh (a floating bus); the core never calls out for I/O.
+
 The run loop is one numba function (`_core.run_core`) with all registers in local variables;
 between calls the int64 state array `cpu.state` is the single source of truth, so the register
 properties are cheap array reads.
