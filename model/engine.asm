@@ -33,7 +33,8 @@ LINEMAX equ 200
 ; ---- RAM above the program (the .COM ends at or below 0A100h) ----
 ACCLO   equ 0A1h            ; page: accumulator low bytes (ACCLO+1: high)
 BASELO  equ 0A3h            ; page: layer 1 query share (BASELO+1: high)
-QXPAGE  equ 0A5h            ; page: query inputs, low 0..127, high 128..255
+QXPAGE  equ 0A5h            ; page: query bucket sums, low 0..127, high 128..255
+                            ; (zero between queries: tokenize clears what it used)
 QBUF    equ 0A600h          ; padded query text
 LINEBUF equ 0A700h          ; BDOS 10 buffer: max, len, text
 CIN     equ 0A800h          ; context input list: 21 entries + end mark
@@ -57,6 +58,7 @@ amidx   equ VARS+18         ; argmax: offset of the best row
 qnum    equ VARS+19         ; guess: question number
 tailmode equ VARS+20        ; 1 when answering the command tail
 curinoff equ VARS+21        ; row offset of this layer's inputs
+qinend  equ VARS+22         ; tokenize: end of the list QIN so far
 RESP    equ VARS+32         ; the answer so far (for the guess game)
 ACTBASE equ 0AC00h          ; activation lists of the hidden layers (0400h each)
 
@@ -268,19 +270,11 @@ skip_spaces:
 encode_query:
 tokenize:
         call skip_spaces
-        push hl
-        push bc
-        ld hl,QXPAGE*256        ; clear the 128 bucket words
-        ld b,0
-eq_clear:
-        ld (hl),0
-        inc l
-        djnz eq_clear
-        pop bc
-        pop hl
+        ld de,QIN
+        ld (qinend),de          ; QIN grows by one entry per bucket hit
         ld a,b
         or a
-        jr z,eq_list            ; empty query: all zeros
+        jr z,eq_done            ; empty query: all inputs zero
         ld de,QBUF
         ld a,' '
         ld (de),a
@@ -310,46 +304,57 @@ eq_tri:
         call m31
         inc hl
         call m31
-        pop hl
         and 127
-        ld e,a
-        ld d,QXPAGE
-        ld a,(de)
-        add a,32
-        ld (de),a
-        jr nc,eq_nc
-        set 7,e
-        ld a,(de)
-        inc a
-        ld (de),a
-eq_nc:
-        pop bc
-        djnz eq_tri
-eq_list:
-        ld hl,QXPAGE*256
-        ld de,QIN
-eq_scan:
+        ld l,a
+        ld h,QXPAGE
         ld a,(hl)
         set 7,l
         or (hl)
-        jr z,eq_skip
-        ld a,l
-        and 127
-        ld (de),a               ; column = bucket
-        inc de
         res 7,l
-        ld a,(hl)
-        ld (de),a
-        inc de
+        jr nz,eq_seen           ; bucket already listed
+        ex de,hl
+        ld hl,(qinend)          ; list it: column = bucket
+        ld (hl),e
+        inc hl
+        inc hl
+        inc hl
+        ld (qinend),hl
+        ex de,hl
+eq_seen:
+        ld a,(hl)               ; bucket += 32
+        add a,32
+        ld (hl),a
+        jr nc,eq_nc
         set 7,l
-        ld a,(hl)
+        inc (hl)
+eq_nc:
+        pop hl
+        pop bc
+        djnz eq_tri
+        ld hl,QIN               ; copy the sums into the list, clear the buckets
+eq_fill:
+        ld de,(qinend)
+        or a
+        sbc hl,de
+        add hl,de
+        jr z,eq_done
+        ld e,(hl)
+        ld d,QXPAGE
+        inc hl
+        ld a,(de)
+        ld (hl),a
+        xor a
         ld (de),a
-        inc de
-eq_skip:
-        res 7,l
-        inc l
-        bit 7,l
-        jr z,eq_scan
+        set 7,e
+        inc hl
+        ld a,(de)
+        ld (hl),a
+        xor a
+        ld (de),a
+        inc hl
+        jr eq_fill
+eq_done:
+        ld de,(qinend)
         jp end_list
 
 ; A = A*31 + (HL), modulo 256.  Uses C.
@@ -548,8 +553,15 @@ context:
         ld (CIN+21),a
         ret
 
-; Once: the constant parts of CIN (x = +32 for each n-gram, end mark).
+; Once: clear the query buckets; the constant parts of CIN (x = +32 for
+; each n-gram, end mark).
 init_cin:
+        ld hl,QXPAGE*256
+        ld b,0
+ic_clear:
+        ld (hl),0
+        inc l
+        djnz ic_clear
         ld hl,CIN
         ld b,21
 ic_loop:
