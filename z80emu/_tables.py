@@ -40,6 +40,8 @@ SZ = _build_sz()
 SZP = _build_szp()
 
 # Index of each field in the int64 state array (the single source of truth between run() calls).
+# _core.run_core loads and stores these by literal index: change both together. numba's cache
+# is keyed on _core.py, so after editing this file touch _core.py (or clear __pycache__).
 R_A, R_F, R_B, R_C, R_D, R_E, R_H, R_L = range(8)
 R_AF_, R_BC_, R_DE_, R_HL_ = 8, 9, 10, 11
 R_IX, R_IY, R_SP, R_PC = 12, 13, 14, 15
