@@ -126,3 +126,24 @@ def test_shipped_rom_rebuilds_byte_identical(tmp_path, name):
     res = build(npz, tmp_path / f"{name}.COM", log=quiet)
     assert (tmp_path / f"{name}.COM").read_bytes() == (ROMS / f"{name}.COM").read_bytes()
     assert res.com_bytes <= COM_BUDGET
+
+
+def test_cycles_benchmark_reports_the_agreed_json_keys(tmp_path, capsys):
+    import importlib.util
+    import json
+    spec = importlib.util.spec_from_file_location(
+        "cycles_per_char", Path(__file__).resolve().parent.parent / "benchmarks" / "cycles_per_char.py")
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    npz = save_random(tmp_path / "B.npz", [32, 24], seed=41)
+    build(npz, tmp_path / "B.COM", log=quiet)
+    bench.QUERIES = bench.QUERIES[:3]
+    bench.ROOT = tmp_path                      # no roms/ there: only the given .COM
+    assert bench.main(["--json", "--no-reference", str(tmp_path / "B.COM")]) == 0
+    (res,) = json.loads(capsys.readouterr().out)
+    for key in ("com_bytes", "tstates_per_step_median", "tstates_per_char_median",
+                "effective_macs_per_step", "profile_tstates_per_step"):
+        assert key in res, key
+    assert res["com_bytes"] == (tmp_path / "B.COM").stat().st_size
+    assert res["tstates_per_step_min"] <= res["tstates_per_step_median"] <= res["tstates_per_step_max"]
+    assert "layer 1 (21 context columns)" in res["profile_tstates_per_step"]
