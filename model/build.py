@@ -165,7 +165,9 @@ def generate_source(model, plans, topic: str | None, name: str) -> str:
         if p.hidden:
             head.append(f"ACT{p.index} equ {ACT_BASE + ACT_STRIDE * (p.index - 1):05X}h")
     head.append(f"RAMTOP  equ {ACT_BASE + ACT_STRIDE * max(n - 1, 0):05X}h")
-    engine = preprocess(ENGINE_SOURCE.read_text(), {"GUESS": bool(topic)})
+    l1_sparse = plans[0].kind == lay.SPARSE
+    engine = preprocess(ENGINE_SOURCE.read_text(),
+                        {"GUESS": bool(topic), "L1_SPARSE": l1_sparse, "L1_DENSE": not l1_sparse})
     title = "GUESS: 20 questions. I have an object in mind." if topic else "TINYCHAT"
     data = _text_db("msg_banner", f"{title} ({sizes} model). Type ! to quit.\r\n")
     if topic:

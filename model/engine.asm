@@ -615,8 +615,13 @@ layer1:
         ld e,a
         ld d,ACCLO+1
         call copy_rows
+        if L1_SPARSE
+        call ctx_apply
+        endif
+        if L1_DENSE
         ld hl,CIN
         call apply
+        endif
         ld a,NLAYERS
         ld (layleft),a
 st_layer:
@@ -633,6 +638,49 @@ layer_n:
         ld h,(ix+D_IN+1)
         call apply
         jr st_layer
+
+        if L1_SPARSE
+; Layer 1's 21 context columns (sparse layout): x is always +32 (+64 for
+; the -2 weights), so no list walking, no 16-bit paths.
+ctx_apply:
+        ld hl,CIN
+        ld b,21
+ca_loop:
+        push bc
+        ld a,(hl)               ; column 128 + bucket
+        inc hl
+        inc hl
+        inc hl
+        push hl
+        ld l,a
+        ld h,0
+        add hl,hl
+        ld de,(curcol)
+        add hl,de
+        ld a,(hl)
+        inc hl
+        ld h,(hl)
+        ld l,a
+        ld d,ACCLO
+        ld c,32
+        ld a,(hl)
+        inc hl
+        or a
+        call nz,add_rows
+        ld a,(hl)
+        inc hl
+        or a
+        call nz,sub_rows
+        ld a,(hl)
+        inc hl
+        ld c,64
+        or a
+        call nz,sub_rows
+        pop hl
+        pop bc
+        djnz ca_loop
+        ret
+        endif
 
 ; Per-layer set-up from the descriptor at IX.
 setup_layer:
