@@ -848,7 +848,9 @@ neg_bc:
         ret
 
 ; Add C to the accumulators of the A (1..255) rows listed at HL; HL moves
-; past them.  Unrolled four times, entered Duff-style for A mod 4.
+; past them.  Unrolled four times, entered Duff-style for A mod 4; the
+; rare carry into the high byte is fixed out of line (JR C: 7 T-states
+; when not taken).
 add_rows:
         ld b,a
         srl b
@@ -866,50 +868,62 @@ ar_loop:
         ld a,(de)
         add a,c
         ld (de),a
-        jr nc,$+7
-        inc d
-        ld a,(de)
-        inc a
-        ld (de),a
-        dec d
+        jr c,ar_c0
+ar_r0:
 ar_3:
         ld e,(hl)
         inc hl
         ld a,(de)
         add a,c
         ld (de),a
-        jr nc,$+7
-        inc d
-        ld a,(de)
-        inc a
-        ld (de),a
-        dec d
+        jr c,ar_c1
+ar_r1:
 ar_2:
         ld e,(hl)
         inc hl
         ld a,(de)
         add a,c
         ld (de),a
-        jr nc,$+7
-        inc d
-        ld a,(de)
-        inc a
-        ld (de),a
-        dec d
+        jr c,ar_c2
+ar_r2:
 ar_1:
         ld e,(hl)
         inc hl
         ld a,(de)
         add a,c
         ld (de),a
-        jr nc,$+7
+        jr c,ar_c3
+ar_r3:
+        djnz ar_loop
+        ret
+ar_c0:
         inc d
         ld a,(de)
         inc a
         ld (de),a
         dec d
-        djnz ar_loop
-        ret
+        jr ar_r0
+ar_c1:
+        inc d
+        ld a,(de)
+        inc a
+        ld (de),a
+        dec d
+        jr ar_r1
+ar_c2:
+        inc d
+        ld a,(de)
+        inc a
+        ld (de),a
+        dec d
+        jr ar_r2
+ar_c3:
+        inc d
+        ld a,(de)
+        inc a
+        ld (de),a
+        dec d
+        jr ar_r3
 
 ; Subtract C from the accumulators of the A (1..255) rows listed at HL.
 sub_rows:
@@ -917,62 +931,75 @@ sub_rows:
         srl b
         srl b
         and 3
-        jr z,sr4_loop
+        jr z,sb_loop
         inc b
         cp 2
-        jr c,sr4_1
-        jr z,sr4_2
-        jr sr4_3
-sr4_loop:
+        jr c,sb_1
+        jr z,sb_2
+        jr sb_3
+sb_loop:
         ld e,(hl)
         inc hl
         ld a,(de)
         sub c
         ld (de),a
-        jr nc,$+7
-        inc d
-        ld a,(de)
-        dec a
-        ld (de),a
-        dec d
-sr4_3:
+        jr c,sb_c0
+sb_r0:
+sb_3:
         ld e,(hl)
         inc hl
         ld a,(de)
         sub c
         ld (de),a
-        jr nc,$+7
-        inc d
-        ld a,(de)
-        dec a
-        ld (de),a
-        dec d
-sr4_2:
+        jr c,sb_c1
+sb_r1:
+sb_2:
         ld e,(hl)
         inc hl
         ld a,(de)
         sub c
         ld (de),a
-        jr nc,$+7
-        inc d
-        ld a,(de)
-        dec a
-        ld (de),a
-        dec d
-sr4_1:
+        jr c,sb_c2
+sb_r2:
+sb_1:
         ld e,(hl)
         inc hl
         ld a,(de)
         sub c
         ld (de),a
-        jr nc,$+7
-        inc d
-        ld a,(de)
-        dec a
-        ld (de),a
-        dec d
-        djnz sr4_loop
+        jr c,sb_c3
+sb_r3:
+        djnz sb_loop
         ret
+sb_c0:
+        inc d
+        ld a,(de)
+        dec a
+        ld (de),a
+        dec d
+        jr sb_r0
+sb_c1:
+        inc d
+        ld a,(de)
+        dec a
+        ld (de),a
+        dec d
+        jr sb_r1
+sb_c2:
+        inc d
+        ld a,(de)
+        dec a
+        ld (de),a
+        dec d
+        jr sb_r2
+sb_c3:
+        inc d
+        ld a,(de)
+        dec a
+        ld (de),a
+        dec d
+        jr sb_r3
+
 
 ; Dense column A, at curcol + A * curnb (no pointer table): 2 bits per row
 ; (01 = +1, 11 = -1, 10 = -2, 00 = 0), row OFF+4k+j in bits 2j+1..2j of
