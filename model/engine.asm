@@ -1086,15 +1086,15 @@ shift_relu:
         ld b,(ix+D_OUT+1)
         ld a,(ix+D_OFF)
         ld l,a
-        ld h,ACCLO
+        ld h,ACCLO+1            ; walk the high bytes
 sr_loop:
-        inc h
         ld a,(hl)
-        dec h
         or a
         jp m,sr_next            ; negative: ReLU gives 0
         ld d,a
+        dec h
         ld e,(hl)
+        inc h
 sr_jr:
         jr sr_shifts            ; offset patched: skip 15-shift pairs
 sr_shifts:
