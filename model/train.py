@@ -49,6 +49,8 @@ class TrainConfig:
     activation_l1: float = 0.0                # pushes hidden outputs to zero (engine speed)
     seed: int = 1
     holdout: float = 0.1                      # fraction of distinct queries held out
+    weight_decay: float = 0.0                 # decoupled (AdamW) decay of latent weights
+    quantized_lr_factor: float = 0.3          # learning rate multiplier once fully quantized
     scale_mode: str = "fixed"                 # per-layer weight scale, see weight_scale
 
     def layer_shifts(self) -> list[int]:
@@ -195,6 +197,10 @@ class Trainer:
         # cosine decay to 5% over the whole run: quantized weights need calm late steps
         progress = min(1.0, self.epoch / max(1, self.config.epochs))
         lr = self.config.lr * (0.05 + 0.95 * 0.5 * (1 + float(np.cos(np.pi * progress))))
+        if self.alpha() >= 1.0:
+            # with integer weights, Adam's unit-size steps make dead-zone latents
+            # random-walk across thresholds: a calmer rate keeps training stable
+            lr *= self.config.quantized_lr_factor
         n_w = len(self.weights)
         for i, (p, g) in enumerate(zip(self.params, grads)):
             self.m[i] = beta1 * self.m[i] + (1 - beta1) * g
@@ -204,6 +210,10 @@ class Trainer:
             # biases live in integer units (tens to hundreds): a bigger step
             scale = lr if i < n_w else lr * 20 * self.products[i - n_w]
             p -= scale * m_hat / (np.sqrt(v_hat) + eps)
+            if i < n_w and self.config.weight_decay:
+                # decoupled decay: stops latent weights drifting outward, which
+                # drags the sparsity threshold up and zeroes useful weights
+                p -= scale * self.config.weight_decay * p
             if i < n_w:
                 # beyond these the integer weight no longer changes: keep latents close
                 np.clip(p, -2.5 * self.deltas[i], 1.5 * self.deltas[i], out=p)

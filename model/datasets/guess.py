@@ -202,6 +202,12 @@ def _generate(topic: str, seed: int, per_attribute: int, exclude: set[str]) -> l
     return rows
 
 
+def _bare(query: str) -> str:
+    """A query without case or final punctuation: held-out queries must differ
+    from every training query by more than that."""
+    return query_key(query).rstrip(" ?!.")
+
+
 def generate(topic: str = "cat", seed: int = 1, per_attribute: int = 40) -> list[tuple[str, str]]:
     """Training pairs (query, answer) for one secret object."""
     return _generate(topic, seed, per_attribute, set())
@@ -210,7 +216,8 @@ def generate(topic: str = "cat", seed: int = 1, per_attribute: int = 40) -> list
 def generate_heldout(topic: str = "cat", seed: int = 1, per_attribute: int = 40,
                      count: int = 4) -> list[tuple[str, str]]:
     """Variants not in generate(topic, seed): held-out phrasings."""
-    train_keys = {query_key(q) for q, _ in generate(topic, seed, per_attribute)}
+    train_keys = {_bare(q) for q, _ in generate(topic, seed, per_attribute)}
     rows = _generate(topic, seed * 7919 + 17, per_attribute + count * 3, train_keys)
+    rows = [(q, a) for q, a in rows if _bare(q) not in train_keys]
     step = max(1, len(rows) // (count * (len(ATTRIBUTES) + len(OBJECTS) + 1)))
     return rows[::step]

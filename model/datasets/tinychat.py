@@ -162,6 +162,12 @@ def _generate(seed: int, per_intent: int, exclude: set[str]) -> list[tuple[str, 
     return rows
 
 
+def _bare(query: str) -> str:
+    """A query without case or final punctuation: held-out queries must differ
+    from every training query by more than that."""
+    return query_key(query).rstrip(" ?!.")
+
+
 def generate(seed: int = 1, per_intent: int = 85) -> list[tuple[str, str]]:
     """The training pairs (query, answer)."""
     return _generate(seed, per_intent, set())
@@ -169,14 +175,14 @@ def generate(seed: int = 1, per_intent: int = 85) -> list[tuple[str, str]]:
 
 def generate_heldout(seed: int = 1, per_intent: int = 85, count: int = 10) -> list[tuple[str, str]]:
     """Phrasing variants that are not in generate(seed): for held-out accuracy."""
-    train_keys = {query_key(q) for q, _ in generate(seed, per_intent)}
+    train_keys = {_bare(q) for q, _ in generate(seed, per_intent)}
     rng_seed = seed * 7919 + 17
     rows = _generate(rng_seed, per_intent + count * 3, train_keys)
     picked: list[tuple[str, str]] = []
     taken: dict[str, int] = {}
     for query, answer in rows:
         # skip the verbatim hand-written phrasings: held-out means unseen
-        if taken.get(answer, 0) < count and query_key(query) not in train_keys:
+        if taken.get(answer, 0) < count and _bare(query) not in train_keys:
             picked.append((query, answer))
             taken[answer] = taken.get(answer, 0) + 1
     return picked
