@@ -75,6 +75,7 @@ D_NB    equ 11              ; dense: bytes per column
 D_OUT   equ 12              ; activation list this layer writes (hidden)
 D_IN    equ 14              ; activation list this layer reads (layers 2..)
 D_SIZE  equ 16
+D_PREVOFF equ D_SIZE-D_OFF        ; back from a descriptor to the previous one's D_OFF
 
         org 0100h
 
@@ -694,7 +695,7 @@ setup_layer:
         ld (curoff),a
         ld a,(ix+D_NB)
         ld (curnb),a
-        ld a,(ix+D_OFF-D_SIZE)  ; the previous layer's offset (0 before layer 1)
+        ld a,(ix-D_PREVOFF)     ; the previous layer's D_OFF (0 before layer 1)
         ld (curinoff),a
         ld a,15                 ; skip 15-shift of the 15 shift pairs
         sub (ix+D_SHIFT)

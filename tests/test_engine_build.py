@@ -147,3 +147,20 @@ def test_cycles_benchmark_reports_the_agreed_json_keys(tmp_path, capsys):
     assert res["com_bytes"] == (tmp_path / "B.COM").stat().st_size
     assert res["tstates_per_step_min"] <= res["tstates_per_step_median"] <= res["tstates_per_step_max"]
     assert "layer 1 (21 context columns)" in res["profile_tstates_per_step"]
+
+
+def test_generated_source_assembles_identically_with_pasmo(tmp_path):
+    import shutil
+    import subprocess
+    from model.build import generate_source
+    if shutil.which("pasmo") is None:
+        pytest.skip("pasmo not installed (Debian package pasmo)")
+    npz = save_random(tmp_path / "m.npz", [48, 40, 20], seed=51)
+    model = load_model(npz)
+    for force in (None, lay.DENSE):
+        res = build(npz, tmp_path / "P.COM", force=force, log=quiet)
+        src = tmp_path / "p.asm"
+        src.write_text(generate_source(model, res.plans, None, "P"))
+        subprocess.run(["pasmo", "--bin", str(src), str(tmp_path / "p.bin")], check=True,
+                       capture_output=True)
+        assert (tmp_path / "p.bin").read_bytes() == (tmp_path / "P.COM").read_bytes()
