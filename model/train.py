@@ -28,7 +28,7 @@ from typing import Callable, Sequence
 import numpy as np
 
 from model.data import Pair, query_key
-from model.encode import INPUT_SIZE, build_charset
+from model.encode import INPUT_SIZE, QUERY_BUCKETS, build_charset
 from model.evaluate import Scores, evaluate, step_inputs
 from model.reference import IntModel, save_model
 
@@ -49,6 +49,8 @@ class TrainConfig:
     activation_l1: float = 0.0                # pushes hidden outputs to zero (engine speed)
     seed: int = 1
     holdout: float = 0.1                      # fraction of distinct queries held out
+    query_sparsity: float = 0.5               # layer 1, query columns (paid once per query)
+    context_sparsity: float | None = 0.8      # layer 1, context columns (None: --sparsity)
     weight_decay: float = 0.0                 # decoupled (AdamW) decay of latent weights
     quantized_lr_factor: float = 0.3          # learning rate multiplier once fully quantized
     scale_mode: str = "fixed"                 # per-layer weight scale, see weight_scale
@@ -122,6 +124,17 @@ class Trainer:
         self.hits = 0             # right teacher-forced steps this epoch (training path)
 
     # the integer model the current latent weights stand for
+    def quantize(self, k: int, scale: float) -> np.ndarray:
+        """Integer weights of layer k.  Layer 1's context columns get their own
+        sparsity: the engine pays for them every step (21 additions), while the
+        query columns are paid once per query."""
+        w, cfg = self.weights[k], self.config
+        if k > 0 or cfg.context_sparsity is None:
+            return quantize_weights(w, cfg.sparsity, scale)
+        split = QUERY_BUCKETS
+        return np.concatenate([quantize_weights(w[:, :split], cfg.query_sparsity, scale),
+                               quantize_weights(w[:, split:], cfg.context_sparsity, scale)], axis=1)
+
     def scales(self) -> tuple[list[float], list[float]]:
         """Per-layer weight scales and their running products.  The float model
         is the integer one times the product: integer accumulators = a / product."""
@@ -131,8 +144,7 @@ class Trainer:
 
     def export(self, metadata: dict | None = None) -> IntModel:
         deltas, products = self.scales()
-        weights = [quantize_weights(w, self.config.sparsity, d).astype(np.int8)
-                   for w, d in zip(self.weights, deltas)]
+        weights = [self.quantize(k, d).astype(np.int8) for k, d in enumerate(deltas)]
         biases = [np.clip(np.round(b / p), -32768, 32767).astype(np.int16)
                   for b, p in zip(self.biases, products)]
         return IntModel(weights, biases, list(self.shifts), self.charset, dict(metadata or {}))
@@ -146,8 +158,8 @@ class Trainer:
         n_layers = len(self.weights)
         deltas, products = self.scales()
         self.deltas, self.products = deltas, products
-        qw = [w + alpha * (d * quantize_weights(w, cfg.sparsity, d) - w)
-              for w, d in zip(self.weights, deltas)]
+        qw = [w + alpha * (d * self.quantize(k, d) - w)
+              for k, (w, d) in enumerate(zip(self.weights, deltas))]
         qb = [b + alpha * (p * np.round(b / p) - b) for b, p in zip(self.biases, products)]
         acts, pre, masks = [x], [], []
         h = x

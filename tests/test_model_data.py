@@ -124,8 +124,8 @@ def test_small_training_run_reaches_accuracy_and_evals(tmp_path):
     from model.reference import generate, load_model
     from model.train import TrainConfig, train
     pairs = parse_lines(SMALL)
-    config = TrainConfig(hidden_sizes=[24, 16], epochs=60, sparsity=0.5, seed=3, holdout=0.0,
-                         batch_size=16)
+    config = TrainConfig(hidden_sizes=[24, 16], epochs=80, sparsity=0.5, seed=3, holdout=0.0,
+                         context_sparsity=None, batch_size=16, lr=0.02)
     out = tmp_path / "small.npz"
     model, scores = train(pairs, config, out, log=lambda s: None)
     assert scores.exact >= 0.95           # measured with the exact integer reference
@@ -174,3 +174,16 @@ def test_interrupt_saves_model_and_resume_continues_exactly(tmp_path):
         for key in a.files:
             if key != "_meta":
                 assert np.array_equal(a[key], b[key]), key
+
+
+def test_layer1_context_columns_get_their_own_sparsity(tmp_path):
+    from model.train import TrainConfig, train
+    pairs = parse_lines(SMALL[:8])
+    config = TrainConfig(hidden_sizes=[16], epochs=3, sparsity=0.5, query_sparsity=0.25,
+                         context_sparsity=0.9, holdout=0.0, batch_size=8)
+    model, _ = train(pairs, config, tmp_path / "m.npz", log=lambda s: None)
+    w1 = model.weights[0]
+    # a target is a floor: latents below 0.5 round to zero anyway
+    assert (w1[:, :128] == 0).mean() >= 0.25 - 0.01
+    assert abs((w1[:, 128:] == 0).mean() - 0.9) < 0.02
+    assert abs((model.weights[1] == 0).mean() - 0.5) < 0.05
