@@ -9,7 +9,9 @@ engine's arithmetic is ../shared/spec/MODEL.md's.
 Rebuild the shipped programs (deterministic, byte-identical):
 
     python -m model build roms/TINYCHAT.npz -o roms/TINYCHAT.COM
-    python -m model build roms/GUESS.npz -o roms/GUESS.COM
+    python -m model build roms/GUESS.npz -o roms/GUESS.COM [--topic cat]
+
+(--topic only if the model file does not name its secret object itself.)
 """
 from __future__ import annotations
 
@@ -185,7 +187,10 @@ def generate_source(model, plans, topic: str | None, name: str) -> str:
 # ---------------------------------------------------------------- build
 
 def build(model_path, com_path, budget: int = COM_BUDGET, force: str | None = None,
-          log=print) -> BuildResult:
+          log=print, topic: str | None = None) -> BuildResult:
+    """Compile model_path into com_path (+ .lst, .sym).  topic: make it the
+    guess game with this secret object (default: the model file's `_topic`
+    key or metadata 'topic', if any)."""
     from model.reference import ModelFileError, load_model
     model_path, com_path = Path(model_path), Path(com_path)
     if not 0 < budget <= COM_BUDGET:
@@ -197,7 +202,9 @@ def build(model_path, com_path, budget: int = COM_BUDGET, force: str | None = No
         raise BuildError(str(exc)) from None
     if len(model.weights) > 8:
         raise BuildError(f"{model_path}: {len(model.weights)} layers; the engine supports at most 8")
-    topic = guess_topic(model_path, model.metadata)
+    topic = topic or guess_topic(model_path, model.metadata)
+    if topic is not None and not (topic.isascii() and topic.isprintable() and 0 < len(topic) <= 40):
+        raise BuildError(f"guess topic {topic!r}: expected 1..40 printable ASCII characters")
     fixed = ENGINE_ESTIMATE + 64 + len(model.charset)
     try:
         plans = lay.plan_layers(model.weights, model.shifts, budget, fixed, force)
@@ -236,6 +243,9 @@ def add_build_arguments(parser: argparse.ArgumentParser) -> None:
                              "OUT.lst and OUT.sym are written beside it")
     parser.add_argument("--layout", choices=[lay.SPARSE, lay.DENSE],
                         help="force one weight layout for every layer (default: the fastest that fits)")
+    parser.add_argument("--topic", metavar="OBJECT",
+                        help="build the 20-questions game with this secret object (default: the "
+                             "model's _topic key or metadata 'topic'; none: a plain chat)")
     parser.add_argument("--budget", type=int, default=COM_BUDGET, metavar="BYTES",
                         help=f"largest allowed .COM size (default {COM_BUDGET})")
 
@@ -246,7 +256,7 @@ def run_build(args: argparse.Namespace) -> int:
         print(f"error: the output file must end in .COM, got {out}", file=sys.stderr)
         return 2
     try:
-        build(args.model, out, budget=args.budget, force=args.layout)
+        build(args.model, out, budget=args.budget, force=args.layout, topic=args.topic)
     except BuildError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

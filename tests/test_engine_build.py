@@ -11,7 +11,7 @@ from model import layout as lay
 from model.build import COM_BUDGET, BuildError, add_build_arguments, build, parse_symbols, run_build
 from model.reference import generate, load_model
 from model.verify import run_program
-from test_engine_support import random_queries, save_random
+from test_engine_support import random_queries, save_random, shipped_topic
 
 ROMS = Path(__file__).resolve().parent.parent / "roms"
 
@@ -123,7 +123,7 @@ def test_shipped_rom_rebuilds_byte_identical(tmp_path, name):
     npz = ROMS / f"{name}.npz"
     if not npz.exists():
         pytest.skip(f"shipped model not found: {npz}")
-    res = build(npz, tmp_path / f"{name}.COM", log=quiet)
+    res = build(npz, tmp_path / f"{name}.COM", log=quiet, topic=shipped_topic(npz))
     assert (tmp_path / f"{name}.COM").read_bytes() == (ROMS / f"{name}.COM").read_bytes()
     assert res.com_bytes <= COM_BUDGET
 

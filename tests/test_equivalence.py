@@ -14,7 +14,8 @@ from model import layout as lay
 from model.build import build, guess_topic
 from model.reference import generate_batch, load_model
 from model.verify import run_program
-from test_engine_support import chat_transcript, random_queries, save_random, strip_banner
+from test_engine_support import (chat_transcript, random_queries, save_random, shipped_topic,
+                                 strip_banner)
 
 ROMS = Path(__file__).resolve().parent.parent / "roms"
 RANDOM_MODELS = {
@@ -105,17 +106,13 @@ def _cpu():
 
 
 def _training_queries(npz: Path) -> list[bytes]:
-    """The queries of the dataset the shipped model was trained on."""
-    model = load_model(npz)
-    meta = model.metadata or {}
-    name = meta.get("dataset") or ("guess" if guess_topic(npz, meta) else "tinychat")
-    import importlib
-    mod = importlib.import_module(f"model.datasets.{name}")
-    if name == "guess":
-        pairs = mod.generate(topic=guess_topic(npz, meta) or "cat")
-    else:
-        pairs = mod.generate()
-    queries = sorted({(p[0] if isinstance(p, tuple) else p.query) for p in pairs})
+    """The queries of the shipped data file the model was trained on
+    (roms/tinychat.txt for TINYCHAT.npz, roms/guess.txt for GUESS.npz)."""
+    from model.data import load_pairs
+    data = npz.parent / f"{npz.stem.lower()}.txt"
+    if not data.exists():
+        pytest.skip(f"training data not found: {data}")
+    queries = sorted({pair.query for pair in load_pairs(data, warn=lambda _m: None)})
     return [q.encode("latin-1", "replace")[:200] for q in queries]
 
 
@@ -125,7 +122,7 @@ def test_shipped_model_every_training_query_and_1000_random(name):
     for path in (npz, com):
         if not path.exists():
             pytest.skip(f"shipped file not found: {path}")
-    topic = guess_topic(npz, load_model(npz).metadata)
+    topic = shipped_topic(npz)
     queries = _training_queries(npz) + random_queries(1000, seed=2026)
     queries = [q for q in queries if q != b"!"]
     cpu = _cpu()
