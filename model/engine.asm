@@ -22,6 +22,11 @@
 ;
 ; Self-modifying code: the shift count (a patched JR into a run of shifts)
 ; and the column routine (a patched CALL) are set once per layer.
+;
+; Template: `if NAME` / `endif` (flags GUESS, L1_SPARSE, L1_DENSE) and
+; `rept N` / `endm` are expanded by model/build.py, so the generated source
+; uses only org/equ/db/dw, labels and plain expressions (pasmo assembles it
+; to the same bytes as our assembler).
 
 BDOS    equ 0005h
 TAIL    equ 0080h
@@ -51,7 +56,6 @@ dxm     equ VARS+9
 dxm2    equ VARS+11
 curoff  equ VARS+13         ; this layer's first row offset
 curnb   equ VARS+14         ; dense: packed bytes per column
-nlen    equ VARS+15         ; ngrams: extra characters per n-gram
 nchars  equ VARS+16         ; characters printed in this answer
 layleft equ VARS+17         ; layers still to run in this step
 amidx   equ VARS+18         ; argmax: offset of the best row
@@ -64,7 +68,7 @@ ACTBASE equ 0AC00h          ; activation lists of the hidden layers (0400h each)
 
 ; layer descriptor fields (16 bytes each, table LAYERS, made by the builder)
 D_COLPTR equ 0              ; sparse: column pointer table minus 2*input offset;
-                            ; dense: column data minus input offset*bytes per column
+                            ; dense: the column data (column j at j*D_NB)
 D_COLFN equ 2               ; sparse_col or dense_col
 D_BLO   equ 4               ; bias low bytes (rows bytes)
 D_BHI   equ 6               ; bias high bytes
