@@ -6,12 +6,15 @@ model/engine.asm + generated data), assembling it with our assembler
 (symbols) beside it.  The layout choice per layer is model.layout's; the
 engine's arithmetic is ../shared/spec/MODEL.md's.
 
-Rebuild the shipped programs (deterministic, byte-identical):
+Rebuild the shipped programs (deterministic, byte-identical) with one command:
 
+    python -m model.build --roms
+
+which is the same as
     python -m model build roms/TINYCHAT.npz -o roms/TINYCHAT.COM
     python -m model build roms/GUESS.npz -o roms/GUESS.COM [--topic cat]
-
-(--topic only if the model file does not name its secret object itself.)
+(--topic only if the model file does not name its secret object itself; --roms
+takes it from the header of roms/guess.txt then.)
 """
 from __future__ import annotations
 
@@ -266,10 +269,49 @@ def run_build(args: argparse.Namespace) -> int:
     return 0
 
 
+ROMS_DIR = Path(__file__).resolve().parent.parent / "roms"
+
+
+def rebuild_roms(roms: Path = ROMS_DIR, log=print) -> int:
+    """Rebuild every roms/NAME.COM from roms/NAME.npz (the guess game's object
+    from the model file, else from the header of roms/guess.txt)."""
+    models = sorted(p for p in roms.glob("*.npz") if p.stem.isupper())
+    if not models:
+        print(f"error: no NAME.npz models in {roms}", file=sys.stderr)
+        return 1
+    for npz in models:
+        try:
+            build(npz, npz.with_suffix(".COM"), log=log, topic=rom_topic(npz))
+        except BuildError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 1
+    return 0
+
+
+def rom_topic(npz: Path) -> str | None:
+    """The guess game's object of a shipped model: the model file's own, else
+    for GUESS.npz the header of the data file beside it ("secret object: cat")."""
+    from model.reference import ModelFileError, load_model
+    try:
+        topic = guess_topic(npz, load_model(npz).metadata)
+    except ModelFileError as exc:
+        raise BuildError(str(exc)) from None
+    data = npz.parent / f"{npz.stem.lower()}.txt"
+    if topic is None and npz.stem.upper() == "GUESS" and data.exists():
+        m = re.search(r"secret object: *([\w -]+?) *[(\n]", data.read_text(errors="replace"))
+        topic = m.group(1) if m else None
+    return topic
+
+
 def main(argv=None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv == ["--roms"]:
+        return rebuild_roms()
     parser = argparse.ArgumentParser(
         prog="python -m model.build",
-        description="Compile a trained model (.npz) into a CP/M .COM with its listing and symbols.")
+        description="Compile a trained model (.npz) into a CP/M .COM with its listing and "
+                    "symbols.  `python -m model.build --roms` rebuilds every roms/NAME.COM "
+                    "from roms/NAME.npz.")
     add_build_arguments(parser)
     return run_build(parser.parse_args(argv))
 

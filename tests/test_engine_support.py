@@ -74,14 +74,5 @@ def strip_banner(output: bytes) -> bytes:
 
 
 def shipped_topic(npz: Path) -> str | None:
-    """The guess game's object of a shipped model: from the model file, else
-    from the header of roms/guess.txt ("secret object: cat") for GUESS.npz."""
-    import re
-    from model.build import guess_topic
-    from model.reference import load_model
-    topic = guess_topic(npz, load_model(npz).metadata)
-    data = npz.parent / "guess.txt"
-    if topic is None and npz.stem.upper() == "GUESS" and data.exists():
-        m = re.search(r"secret object: *([\w -]+?) *[(\n]", data.read_text(errors="replace"))
-        topic = m.group(1) if m else None
-    return topic
+    from model.build import rom_topic
+    return rom_topic(npz)
