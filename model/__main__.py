@@ -88,6 +88,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--sparsity", type=_fraction, default=defaults.sparsity,
                    help=f"fraction of weights forced to zero (default {defaults.sparsity}); "
                         "zeros cost the Z80 nothing")
+    p.add_argument("--query-sparsity", type=_fraction, default=defaults.query_sparsity,
+                   help=f"layer 1 query columns, with --context-sparsity: at least this "
+                        f"fraction zero (default {defaults.query_sparsity}); paid once per query")
+    p.add_argument("--context-sparsity", type=_fraction, default=defaults.context_sparsity,
+                   help="layer 1 context columns: fraction zero, with --query-sparsity for the "
+                        "query columns (default: one --sparsity threshold for all of layer 1); "
+                        "the engine pays context columns 21 times per step")
+    p.add_argument("--quant-ramp", type=_fraction, default=defaults.quant_ramp,
+                   help=f"fraction of the epochs over which weights move from float to "
+                        f"2-bit (default {defaults.quant_ramp})")
     p.add_argument("--lr", type=float, default=defaults.lr, help=f"learning rate (default {defaults.lr})")
     p.add_argument("--batch-size", type=_positive, default=defaults.batch_size)
     p.add_argument("--seed", type=int, default=defaults.seed, help="random seed (default 1)")
@@ -191,7 +201,8 @@ def cmd_train(args) -> int:
     heldout = load_pairs(args.heldout, strict=args.strict) if args.heldout else []
     config = TrainConfig(hidden_sizes=args.hidden_sizes, shifts=args.shifts, epochs=args.epochs,
                          batch_size=args.batch_size, lr=args.lr, sparsity=args.sparsity,
-                         seed=args.seed, holdout=args.holdout)
+                         seed=args.seed, holdout=args.holdout, query_sparsity=args.query_sparsity,
+                         context_sparsity=args.context_sparsity, quant_ramp=args.quant_ramp)
     try:
         config.layer_shifts()
     except ValueError as exc:

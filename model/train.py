@@ -39,18 +39,18 @@ OVERFLOW_LIMIT = 24000.0      # accumulators beyond this are penalised (int16 ma
 class TrainConfig:
     hidden_sizes: list[int] = field(default_factory=lambda: [96, 64])
     shifts: list[int] | None = None          # default: 2 for every layer (format v1)
-    epochs: int = 60
+    epochs: int = 150
     batch_size: int = 128
-    lr: float = 0.02
-    sparsity: float = 0.75                    # target fraction of zero weights
-    quant_ramp: float = 0.4                   # fraction of epochs to reach full quantization
+    lr: float = 0.01
+    sparsity: float = 0.65                    # target fraction of zero weights
+    quant_ramp: float = 0.2                   # fraction of epochs to reach full quantization
     logit_scale: float = 0.25                 # softmax temperature on integer logits
     overflow_weight: float = 1.0
     activation_l1: float = 0.0                # pushes hidden outputs to zero (engine speed)
     seed: int = 1
     holdout: float = 0.1                      # fraction of distinct queries held out
-    query_sparsity: float = 0.5               # layer 1, query columns (paid once per query)
-    context_sparsity: float | None = 0.8      # layer 1, context columns (None: --sparsity)
+    query_sparsity: float = 0.5               # layer 1, query columns, if context_sparsity is set
+    context_sparsity: float | None = None     # layer 1, context columns (None: one --sparsity for all of layer 1)
     weight_decay: float = 0.0                 # decoupled (AdamW) decay of latent weights
     quantized_lr_factor: float = 0.3          # learning rate multiplier once fully quantized
     scale_mode: str = "fixed"                 # per-layer weight scale, see weight_scale
