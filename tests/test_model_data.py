@@ -125,7 +125,7 @@ def test_small_training_run_reaches_accuracy_and_evals(tmp_path):
     from model.train import TrainConfig, train
     pairs = parse_lines(SMALL)
     config = TrainConfig(hidden_sizes=[24, 16], epochs=80, sparsity=0.5, seed=3, holdout=0.0,
-                         context_sparsity=None, batch_size=16, lr=0.02)
+                         context_sparsity=None, batch_size=16, lr=0.02, quant_ramp=0.4)
     out = tmp_path / "small.npz"
     model, scores = train(pairs, config, out, log=lambda s: None)
     assert scores.exact >= 0.95           # measured with the exact integer reference
