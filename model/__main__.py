@@ -86,7 +86,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--epochs", type=_positive, default=defaults.epochs,
                    help=f"passes over the data (default {defaults.epochs})")
     p.add_argument("--sparsity", type=_fraction, default=defaults.sparsity,
-                   help=f"fraction of weights forced to zero (default {defaults.sparsity}); "
+                   help=f"target fraction of zero weights per layer (default {defaults.sparsity}); "
                         "zeros cost the Z80 nothing")
     p.add_argument("--query-sparsity", type=_fraction, default=defaults.query_sparsity,
                    help=f"layer 1 query columns, with --context-sparsity: at least this "
@@ -95,6 +95,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="layer 1 context columns: fraction zero, with --query-sparsity for the "
                         "query columns (default: one --sparsity threshold for all of layer 1); "
                         "the engine pays context columns 21 times per step")
+    p.add_argument("--sparsity-mode", choices=["shrink", "quantile"], default=defaults.sparsity_mode,
+                   help="shrink (default): zero weights are those an adaptive L1 pull brings "
+                        "below 0.5, which trains stably; quantile: the smallest --sparsity "
+                        "fraction per layer (needed for --query/--context-sparsity)")
     p.add_argument("--quant-ramp", type=_fraction, default=defaults.quant_ramp,
                    help=f"fraction of the epochs over which weights move from float to "
                         f"2-bit (default {defaults.quant_ramp})")
@@ -202,7 +206,8 @@ def cmd_train(args) -> int:
     config = TrainConfig(hidden_sizes=args.hidden_sizes, shifts=args.shifts, epochs=args.epochs,
                          batch_size=args.batch_size, lr=args.lr, sparsity=args.sparsity,
                          seed=args.seed, holdout=args.holdout, query_sparsity=args.query_sparsity,
-                         context_sparsity=args.context_sparsity, quant_ramp=args.quant_ramp)
+                         context_sparsity=args.context_sparsity, quant_ramp=args.quant_ramp,
+                         sparsity_mode=args.sparsity_mode)
     try:
         config.layer_shifts()
     except ValueError as exc:

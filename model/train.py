@@ -50,9 +50,11 @@ class TrainConfig:
     seed: int = 1
     holdout: float = 0.1                      # fraction of distinct queries held out
     query_sparsity: float = 0.5               # layer 1, query columns, if context_sparsity is set
-    context_sparsity: float | None = None     # layer 1, context columns (None: one --sparsity for all of layer 1)
+    context_sparsity: float | None = None     # quantile mode, layer 1 context columns (None: --sparsity)
     weight_decay: float = 0.0                 # decoupled (AdamW) decay of latent weights
-    quantized_lr_factor: float = 0.3          # learning rate multiplier once fully quantized
+    quantized_lr_factor: float = 1.0          # learning rate multiplier once fully quantized
+    sparsity_mode: str = "shrink"             # shrink: L1 pull to the target (measured best);
+                                              # quantile: threshold at the target quantile
     scale_mode: str = "fixed"                 # per-layer weight scale, see weight_scale
 
     def layer_shifts(self) -> list[int]:
@@ -121,6 +123,7 @@ class Trainer:
         self.t = 0
         self.epoch = 0
         self.rng = rng
+        self.shrink = [0.0] * len(self.weights)   # L1 strength per layer (sparsity_mode shrink)
         self.hits = 0             # right teacher-forced steps this epoch (training path)
 
     # the integer model the current latent weights stand for
@@ -129,6 +132,8 @@ class Trainer:
         sparsity: the engine pays for them every step (21 additions), while the
         query columns are paid once per query."""
         w, cfg = self.weights[k], self.config
+        if cfg.sparsity_mode == "shrink":
+            return quantize_weights(w, 0.0, scale)
         if k > 0 or cfg.context_sparsity is None:
             return quantize_weights(w, cfg.sparsity, scale)
         split = QUERY_BUCKETS
@@ -226,6 +231,15 @@ class Trainer:
                 # decoupled decay: stops latent weights drifting outward, which
                 # drags the sparsity threshold up and zeroes useful weights
                 p -= scale * self.config.weight_decay * p
+            if i < n_w and self.config.sparsity_mode == "shrink":
+                # Fixed dead zone |w| < 0.5; an L1 pull whose strength follows
+                # the gap to the sparsity target.  Unlike a quantile threshold,
+                # large weights drifting outward cannot zero the small ones.
+                zero_frac = float(np.mean(np.abs(p) < 0.5 * self.deltas[i]))
+                self.shrink[i] = max(0.0, self.shrink[i] + 0.02 * (self.config.sparsity - zero_frac))
+                if self.shrink[i]:
+                    mag = np.maximum(np.abs(p) - scale * self.shrink[i], 0.0)
+                    p[...] = np.sign(p) * mag
             if i < n_w:
                 # beyond these the integer weight no longer changes: keep latents close
                 np.clip(p, -2.5 * self.deltas[i], 1.5 * self.deltas[i], out=p)
@@ -236,7 +250,7 @@ class Trainer:
         arrays.update({f"b{k}": b for k, b in enumerate(self.biases)})
         arrays.update({f"m{k}": m for k, m in enumerate(self.m)})
         arrays.update({f"v{k}": v for k, v in enumerate(self.v)})
-        meta = {"t": self.t, "epoch": self.epoch, "charset": self.charset,
+        meta = {"t": self.t, "epoch": self.epoch, "charset": self.charset, "shrink": self.shrink,
                 "config": asdict(self.config), "rng": self.rng.bit_generator.state}
         arrays["_meta"] = np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8)
         return arrays
@@ -252,6 +266,7 @@ class Trainer:
             self.m[i] = arrays[f"m{i}"].copy()
             self.v[i] = arrays[f"v{i}"].copy()
         self.t, self.epoch = meta["t"], meta["epoch"]
+        self.shrink = list(meta.get("shrink", self.shrink))
         self.rng.bit_generator.state = meta["rng"]
 
 

@@ -180,7 +180,7 @@ def test_layer1_context_columns_get_their_own_sparsity(tmp_path):
     from model.train import TrainConfig, train
     pairs = parse_lines(SMALL[:8])
     config = TrainConfig(hidden_sizes=[16], epochs=3, sparsity=0.5, query_sparsity=0.25,
-                         context_sparsity=0.9, holdout=0.0, batch_size=8)
+                         context_sparsity=0.9, holdout=0.0, batch_size=8, sparsity_mode="quantile")
     model, _ = train(pairs, config, tmp_path / "m.npz", log=lambda s: None)
     w1 = model.weights[0]
     # a target is a floor: latents below 0.5 round to zero anyway
