@@ -4,9 +4,12 @@ The float model is the integer model with its rounding steps relaxed:
 
     a = Wq x + bq;  z = a / 2**shift;  zq = floor(z);  hidden: relu(zq)
 
-where Wq = Q(W) is W rounded to {-2,-1,0,1} with a dead zone that sets the
-requested fraction of weights to zero, bq = round(b), and every rounding uses a
-straight-through estimator (the gradient passes as if it were the identity).
+where Wq = Q(W) is W rounded to {-2,-1,0,1} with a dead zone |w| < 0.5 (an
+adaptive L1 pull brings the requested fraction of weights into it), bq =
+round(b), and every rounding uses a straight-through estimator (the gradient
+passes as if it were the identity).  A quantile threshold instead of the pull
+was measured to drift: latents pile up at the clip range, the threshold rises
+and zeroes useful weights, and accuracy falls while training goes on.
 Progressive quantization blends each rounding in with a factor alpha that
 ramps from 0 to 1 over the first part of training; once alpha is 1 the
 forward pass is exactly the integer model (as long as nothing overflows), and
