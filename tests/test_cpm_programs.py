@@ -361,7 +361,7 @@ def test_cli_uses_the_npz_beside_the_com_as_verifier(monkeypatch, tmp_path):
     module, made = fake_verify_module()
     monkeypatch.setitem(sys.modules, "model.verify", module)
     status, out, err = run_main(monkeypatch, [com])
-    assert status == 0 and out == b"Hello, CP/M!\r\n"
+    assert (status, out) == (0, b"Hello, CP/M!\r\n"), err
     assert made[0].paths == (tmp_path / "HELLO.npz", com)
     assert bytes(made[0].seen) == out
     assert "verified 14 characters against HELLO.npz" in err
@@ -375,7 +375,7 @@ def test_cli_verifier_mismatch_exits_3_and_no_verify_skips_it(monkeypatch, tmp_p
     module, made = fake_verify_module(abort_at=5)
     monkeypatch.setitem(sys.modules, "model.verify", module)
     status, out, err = run_main(monkeypatch, ["--model", model, com])
-    assert status == 3 and "verification mismatch at character 5" in err
+    assert status == 3 and "verification mismatch at character 5" in err, err
     status, out, err = run_main(monkeypatch, ["--no-verify", "--model", model, com])
     assert status == 0 and len(made) == 1
 
