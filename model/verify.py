@@ -93,8 +93,9 @@ class Verifier:
         self.machine = machine
 
     def summary(self) -> str:
-        return (f"verified {self.answers} answers ({self.chars} characters) against "
-                f"{self.model_path.name}: no mismatch")
+        answers = "1 answer" if self.answers == 1 else f"{self.answers} answers"
+        chars = "1 character" if self.chars == 1 else f"{self.chars} characters"
+        return f"verified {answers} ({chars}) against {self.model_path.name}: no mismatch"
 
     # -- internals -------------------------------------------------------------------
     def _begin(self, query: bytes, state: str) -> None:

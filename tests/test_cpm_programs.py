@@ -415,3 +415,23 @@ def test_ask_greets_each_piped_line_until_an_empty_one(tmp_path):
                    b"What is your name? \r\r\nBye.\r\n")
     assert res.exit_status == 0 and res.message == ""
 
+
+
+def test_cli_says_why_a_first_run_waits_for_the_core_to_compile(monkeypatch, tmp_path):
+    import z80emu.__main__ as cli
+    com = tmp_path / "HELLO.COM"
+    com.write_bytes(build("hello"))
+    monkeypatch.setattr(cli, "_core_cache_exists", lambda: False)
+    status, out, err = run_main(monkeypatch, [com])
+    assert (status, out) == (0, b"Hello, CP/M!\r\n")
+    assert err.count("compiling the Z80 core") == 1
+    monkeypatch.setattr(cli, "_core_cache_exists", lambda: True)
+    status, out, err = run_main(monkeypatch, [com])
+    assert status == 0 and "compiling" not in err
+
+
+def test_core_cache_is_found_once_the_core_has_run():
+    import z80emu.__main__ as cli
+    from cpm.machine import make_cpu
+    make_cpu().step()
+    assert cli._core_cache_exists()

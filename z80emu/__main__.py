@@ -118,11 +118,36 @@ def _find_program(name: str) -> Path:
     return path
 
 
-def _warm_up(cpu) -> None:
-    """Run a throwaway CPU once so that loading the compiled core is not in the measured wall time."""
-    cpu.mem[0] = 0x76  # HALT
-    cpu.pc = 0
-    cpu.run(100)
+COMPILE_NOTE = "compiling the Z80 core (numba), once per install: this takes about half a minute..."
+
+
+def _core_cache_exists() -> bool:
+    """Whether numba's on-disk cache of the run loop exists (a fresh install has none)."""
+    try:
+        from z80emu._core import run_core
+        return Path(run_core._cache._cache_file._index_path).exists()
+    except Exception:  # numba internals moved: fall back to the timer alone
+        return True
+
+
+def _warm_up(cpu, note_after: float = 8.0) -> None:
+    """Run a throwaway CPU once, so that loading (or, on a first run, compiling) the numba core
+    happens before the program starts and stays out of measured wall times.  Say why the user
+    waits when there is no compiled core yet, or when loading it takes more than `note_after`
+    seconds (a stale cache is recompiled)."""
+    import threading
+    timer = threading.Timer(note_after, _error, [COMPILE_NOTE])
+    timer.daemon = True
+    if _core_cache_exists():
+        timer.start()
+    else:
+        _error(COMPILE_NOTE)
+    try:
+        cpu.mem[0] = 0x76  # HALT
+        cpu.pc = 0
+        cpu.run(100)
+    finally:
+        timer.cancel()
 
 
 def _error(text: str) -> None:
@@ -195,8 +220,7 @@ def _main(argv: list[str] | None) -> int:
     try:
         from cpm.machine import make_cpu
         cpu = make_cpu()
-        if args.stats or args.stats_json is not None:
-            _warm_up(make_cpu())
+        _warm_up(make_cpu())
     except ImportError as err:
         _error(f"the Z80 CPU core is not available: {err}")
         return 2
