@@ -155,6 +155,7 @@ class TerminalConsole:
         self._saved = None
         self._session = None
         self._translator = EscapeTranslator() if translate else None
+        self._line = bytearray()  # what the program printed since the last CR/LF: its prompt
         self.at_eof = False
         self._enter_raw()
 
@@ -185,6 +186,10 @@ class TerminalConsole:
             self._buf.extend(self._translator.feed(byte))
         else:
             self._buf.append(byte)
+        if byte in (CR, LF):
+            self._line.clear()
+        elif 0x20 <= byte < 0x7F and len(self._line) < 200:
+            self._line.append(byte)
         if len(self._buf) >= 1024:
             self.flush()
 
@@ -262,8 +267,13 @@ class TerminalConsole:
         from prompt_toolkit.history import InMemoryHistory
         if self._session is None:
             self._session = PromptSession(history=InMemoryHistory())
+        # prompt_toolkit redraws the whole input line, so it is given the program's prompt
+        # ("> ") to draw again instead of erasing it
+        prompt = self._line.decode("ascii")
+        self._out.write(b"\r")
+        self._out.flush()
         try:
-            text = self._session.prompt("", default=typed.decode("latin-1"))
+            text = self._session.prompt(prompt, default=typed.decode("latin-1"))
         except KeyboardInterrupt:
             return b"\x03"
         except EOFError:

@@ -73,6 +73,9 @@ def test_terminal_line_input_and_raw_key(repo_root, programs):
     assert term.read_until(b"line? ")
     term.send(b"hellp\x7fo\r")            # prompt_toolkit line editing: backspace
     assert term.read_until(b"n=05 [hello]")
+    # prompt_toolkit redraws the input line: it must draw the program's prompt again
+    first = term.out.index(b"line? ")
+    assert b"line? " in term.out[first + 6:term.out.index(b"n=05")]
     assert term.read_until(b"line? ")
     term.send(b"two\r")
     assert term.read_until(b"last? ")
