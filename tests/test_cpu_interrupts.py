@@ -224,3 +224,27 @@ def test_interrupt_vector_trap_is_reported():
     cpu.set_trap(0x38)
     cpu.irq()
     assert cpu.run(100) == STOP_TRAP and cpu.pc == 0x38 and cpu.tstates == 13
+
+
+def test_budget_used_up_by_an_interrupt_acceptance_stops_there():
+    cpu = make_cpu(bytes([NOP, NOP]))
+    cpu.load(0x38, bytes([NOP]))
+    cpu.im = 1
+    cpu.iff1 = cpu.iff2 = 1
+    cpu.irq()
+    assert cpu.run(1) == STOP_BUDGET
+    assert cpu.pc == 0x38 and cpu.tstates == 13      # the NOP at 38h has not run
+    halted = make_cpu(bytes([HALT, NOP]))
+    halted.load(0x66, bytes([NOP]))
+    assert halted.run(100) == STOP_HALT and halted.tstates == 4
+    halted.nmi()
+    assert halted.run(11) == STOP_BUDGET
+    assert halted.pc == 0x66 and halted.tstates == 15
+
+
+def test_huge_budgets_run_until_a_stop_instead_of_overflowing():
+    cpu = make_cpu(bytes([NOP] * 16 + [HALT]))
+    cpu.tstates = 1000
+    assert cpu.run(2 ** 63 - 1) == STOP_HALT and cpu.pc == 0x111
+    cpu = make_cpu(bytes([NOP] * 16 + [HALT]))
+    assert cpu.run(10 ** 20) == STOP_HALT and cpu.tstates == 16 * 4 + 4

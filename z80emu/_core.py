@@ -232,7 +232,7 @@ def run_core(st, mem, io_in, io_out, addr_flags, budget, single):
             if fl != 0:
                 reason = 2 if (fl & 2) else 1
                 break
-            if single:
+            if t >= target:  # the acceptance used up the budget (always so when single)
                 break
         if halted != 0:
             reason = 3

@@ -32,6 +32,8 @@ from ._tables import (ADDR_BREAKPOINT, ADDR_TRAP, STOP_BREAKPOINT, STOP_BUDGET, 
 
 __all__ = ["Z80", "STOP_BUDGET", "STOP_TRAP", "STOP_BREAKPOINT", "STOP_HALT", "STOP_NAMES"]
 
+MAX_BUDGET = 1 << 62  # T-states: about 36,000 years at 4 MHz
+
 STOP_NAMES = {STOP_BUDGET: "budget", STOP_TRAP: "trap", STOP_BREAKPOINT: "breakpoint",
               STOP_HALT: "halt"}
 
@@ -189,8 +191,9 @@ class Z80:
         executed, so a handler can resume) or the CPU halts with no interrupt to take.
         Returns STOP_BUDGET, STOP_TRAP, STOP_BREAKPOINT or STOP_HALT. A trap at the boundary
         where the budget runs out is reported as the trap, so a budget stop never skips one."""
+        budget = min(max(int(budget), 0), MAX_BUDGET)  # t + budget must stay within int64
         return int(run_core(self.state, self.mem, self.io_in, self.io_out, self.addr_flags,
-                            int(budget), False))
+                            budget, False))
 
     def step(self) -> int:
         """Execute exactly one instruction (or accept one pending interrupt). Returns STOP_HALT
