@@ -55,6 +55,7 @@ class Verifier:
         self.pos = 0
         self.answers = 0
         self.chars = 0
+        self.failed = False          # a mismatch was reported (the run stops there)
 
     # -- observer interface --------------------------------------------------------
     def on_start(self, machine) -> None:
@@ -93,6 +94,8 @@ class Verifier:
         self.machine = machine
 
     def summary(self) -> str:
+        if self.failed:
+            return ""                # the mismatch report says it all
         answers = "1 answer" if self.answers == 1 else f"{self.answers} answers"
         chars = "1 character" if self.chars == 1 else f"{self.chars} characters"
         return f"verified {answers} ({chars}) against {self.model_path.name}: no mismatch"
@@ -112,6 +115,7 @@ class Verifier:
                  f"{show(None if actual is None else chr(actual))}",
                  f"  reference answer: {self.expected!r}"]
         lines += self.diagnose()
+        self.failed = True
         raise _aborted("\n".join(lines))
 
     def z80_layers(self, mem) -> list:

@@ -112,10 +112,11 @@ def test_verifier_reports_the_first_differing_layer(tmp_path):
     bad = tmp_path / "BAD.COM"
     bad.write_bytes(bytes(data))
     (tmp_path / "BAD.sym").write_text((tmp_path / "M.sym").read_text())
-    out, result, _ = run_program(bad, args=["what is it"], model_path=npz)
+    out, result, verifier = run_program(bad, args=["what is it"], model_path=npz)
     assert result.exit_status == 3
     assert "step 0" in result.message and "first differing layer: 1" in result.message
     assert "what is it" in result.message.lower()
+    assert verifier.summary() == ""      # no "no mismatch" line after the report
 
 
 @pytest.mark.parametrize("name", ["TINYCHAT", "GUESS"])
