@@ -305,3 +305,10 @@ table_end:
     subprocess.run([exe, str(tmp_path / "p.asm"), str(tmp_path / "p.bin")],
                    check=True, capture_output=True)
     assert asm(src) == (tmp_path / "p.bin").read_bytes()
+
+
+def test_long_operator_chains_evaluate_without_recursion():
+    # 3000 '+1' parse into a tree 3000 levels deep; evaluating it must not
+    # hit Python's recursion limit.
+    assert asm(" dw 0" + "+1" * 3000) == (3000).to_bytes(2, "little")
+    assert asm(" dw 10" + "-1" * 5000 + "+5000") == (10).to_bytes(2, "little")

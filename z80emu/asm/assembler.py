@@ -317,6 +317,8 @@ class _Assembler:
             v = X.evaluate(node, self.lookup_fn(src, col), self.pc)
         except X.ExprError as e:
             raise self.err(str(e), src, col + e.offset)
+        except RecursionError:
+            raise self.err("expression nested too deeply", src, col) from None
         if v is None and need and self.pass_no == 1:
             self.unresolved = True      # try again in the next pass
             return 0

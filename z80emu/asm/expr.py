@@ -198,7 +198,11 @@ def parse(text: str):
 
 def evaluate(node, lookup, pc: int):
     """Value of a parsed expression. `lookup(name, offset)` returns the value
-    of a symbol or None if unknown; unknown propagates as None."""
+    of a symbol or None if unknown; unknown propagates as None. Symbols are
+    looked up left to right.
+
+    The walk uses an explicit stack, not recursion: a long chain such as
+    `0+1+1+...` parses into a tree thousands of levels deep."""
     tag = node[0]
     if tag == "num":
         return node[1]
@@ -206,27 +210,56 @@ def evaluate(node, lookup, pc: int):
         return lookup(node[1], node[2])
     if tag == "pc":
         return pc
-    if tag == "un":
-        v = evaluate(node[2], lookup, pc)
-        if v is None:
-            return None
-        op = node[1]
-        if op == "-":
-            return -v
-        if op == "+":
-            return v
-        if op == "~":
-            return ~v
-        if op == "!":
-            return int(v == 0)
-        if op == "high":
-            return (v >> 8) & 0xFF
-        return v & 0xFF
-    _, op, ln, rn, off = node
-    a = evaluate(ln, lookup, pc)
-    b = evaluate(rn, lookup, pc)
-    if a is None or b is None:
-        return None
+    todo = [node]     # nodes to visit; a None entry is followed by a node to apply
+    vals = []
+    push = todo.append
+    while todo:
+        n = todo.pop()
+        if n is None:
+            n = todo.pop()
+            if n[0] == "un":
+                v = vals[-1]
+                if v is not None:
+                    vals[-1] = _unary(n[1], v)
+            else:
+                b = vals.pop()
+                a = vals[-1]
+                vals[-1] = None if a is None or b is None else _binary(n[1], a, b, n[4])
+            continue
+        tag = n[0]
+        if tag == "num":
+            vals.append(n[1])
+        elif tag == "sym":
+            vals.append(lookup(n[1], n[2]))
+        elif tag == "pc":
+            vals.append(pc)
+        elif tag == "un":
+            push(n)
+            push(None)
+            push(n[2])
+        else:
+            push(n)
+            push(None)
+            push(n[3])     # right operand visited after the left one
+            push(n[2])
+    return vals[0]
+
+
+def _unary(op, v):
+    if op == "-":
+        return -v
+    if op == "+":
+        return v
+    if op == "~":
+        return ~v
+    if op == "!":
+        return int(v == 0)
+    if op == "high":
+        return (v >> 8) & 0xFF
+    return v & 0xFF
+
+
+def _binary(op, a, b, off):
     if op == "+":
         return a + b
     if op == "-":
