@@ -122,6 +122,10 @@ def load_model(path: str | Path) -> IntModel:
     if not path.is_file():
         raise ModelFileError(f"{path}: no such model file")
     try:
+        with path.open("rb") as fh:
+            magic = fh.read(4)
+        if magic != b"PK\x03\x04":  # numpy would try it as .npy or pickle and say so
+            raise ModelFileError(f"{path}: not a .npz model file (not a zip archive)")
         with np.load(path, allow_pickle=False) as npz:
             data = {key: npz[key] for key in npz.files}
     except (zipfile.BadZipFile, ValueError, OSError, EOFError) as exc:

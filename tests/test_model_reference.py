@@ -285,7 +285,11 @@ def test_good_minimal_file_loads(tmp_path):
 def test_not_an_npz(tmp_path):
     path = tmp_path / "junk.npz"
     path.write_text("hello")
-    with pytest.raises(ModelFileError, match="not a .npz"):
+    with pytest.raises(ModelFileError, match=r"not a \.npz model file \(not a zip archive\)$"):
         load_model(path)
+    truncated = tmp_path / "cut.npz"
+    truncated.write_bytes(_save_raw(tmp_path / "ok.npz", **_good_arrays()).read_bytes()[:60])
+    with pytest.raises(ModelFileError, match="not a .npz"):
+        load_model(truncated)
     with pytest.raises(ModelFileError, match="no such"):
         load_model(tmp_path / "absent.npz")

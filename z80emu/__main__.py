@@ -206,7 +206,8 @@ def _main(argv: list[str] | None) -> int:
         _error(err.message)
         return err.exit_status
     except Exception as err:  # a bad model file must not end in a traceback
-        _error(f"cannot use the model for verification: {err}")
+        _error(f"cannot use the model for verification: {err}; "
+               "name the right one with --model FILE, or run unverified with --no-verify")
         return EXIT_USAGE
 
     trace = None
