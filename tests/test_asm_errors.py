@@ -57,6 +57,9 @@ from z80emu.asm.__main__ import main
     (' db "h\u00e9\u20ac"', "t.asm:1:8: error: character '\u20ac' does not fit in a byte "
                            "(use ASCII or latin-1)"),
     (" ld a," + "-" * 3000 + "1", "t.asm:1:7: error: expression nested too deeply"),
+    (" ds N\nEND_:\nN equ END_ + 1",   # no fixed point: every pass grows it
+     "t.asm:2:1: error: symbol 'END_' changed value between passes (0007H -> 0008H); "
+     "a size depends on a forward reference"),
     (" db 0" + "+1" * 3000, "t.asm:1:5: error: value 3000 out of range for a byte (-128..255)"),
 ])
 def test_error_messages(src, expected):

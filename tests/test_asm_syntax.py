@@ -182,6 +182,25 @@ def test_forward_references_in_sizes_settle_over_passes():
     assert r.symbols["here"] == 2 and r.symbols["there"] == 10
 
 
+def test_equ_of_a_forward_label_distance_settles_after_the_sizes_do():
+    # Pass 1: SIZE2 unknown so 'ds' is 0 and FWD = 101h; pass 2: SIZE is
+    # computed from that stale FWD (1) while 'ds 4' moves FWD to 105h. The
+    # passes must go on until SIZE has the settled value 5.
+    src = "SIZE equ FWD - start\n org 100h\nstart:\n ds SIZE2\n nop\nSIZE2 equ 4\nFWD:\n ld a,SIZE"
+    r = assemble(src)
+    assert r.symbols == {"SIZE": 5, "start": 0x100, "SIZE2": 4, "FWD": 0x105}
+    assert r.binary == bytes(4) + bytes.fromhex("00" "3e05")
+
+
+def test_size_from_a_stale_forward_value_is_recomputed():
+    # The second pass sizes 'ds N' with N = MID + 1 from the first pass
+    # (1), while the first 'ds' moves MID to 3: N must end as 4.
+    src = " org 0\n ds CNT\nMID: ds N\nEND_:\nN equ MID + 1\nCNT equ 3"
+    r = assemble(src)
+    assert (r.symbols["MID"], r.symbols["N"], r.symbols["END_"]) == (3, 4, 7)
+    assert r.binary == bytes(7)
+
+
 def test_rept_repeats_and_nests():
     assert asm(" rept 3\n db 1\n rept 2\n db 2\n endr\n endr") == bytes([1, 2, 2] * 3)
 

@@ -253,7 +253,11 @@ class _Assembler:
         self.pass1_symbols: dict[str, int] = {}
         self.redefinable: set[str] = set()
         self.macros: dict[str, tuple] = {}
-        self.unresolved = self.missing = False
+        self.unresolved = self.missing = self.unstable = False
+        # Symbols read before their definition in this pass -> the value
+        # read (from the previous pass); a pass is final only if they all
+        # kept that value.
+        self.forward_reads: dict[str, int] = {}
         self.include_depth = 0
         self.macro_depth = 0
 
@@ -305,10 +309,14 @@ class _Assembler:
         def lookup(name, off):
             q = self.qualify(name, src, col + off)
             v = self.symbols.get(q)
-            if v is None and self.pass_no == 2:
-                if name.lower() in RESERVED:
-                    raise self.err(f"register {name!r} is not allowed here", src, col + off)
-                raise self.err(f"undefined symbol {name!r}", src, col + off)
+            if v is None:
+                if self.pass_no == 2:
+                    if name.lower() in RESERVED:
+                        raise self.err(f"register {name!r} is not allowed here", src, col + off)
+                    raise self.err(f"undefined symbol {name!r}", src, col + off)
+            elif q not in self.defined_this_pass:
+                if self.forward_reads.setdefault(q, v) != v:
+                    self.unstable = True
             return v
         return lookup
 
@@ -930,14 +938,20 @@ def assemble(source: str, filename: str = "<source>", include_paths=()) -> AsmRe
     """Assemble Z80 source text. Raises AsmError on the first error."""
     asm = _Assembler(include_paths)
     lines = list(_lines_of(source, filename))
-    # Sizing passes until every symbol keeps its value (forward references
-    # in 'if', 'ds', 'org', 'rept' take a pass more), then the final pass
-    # emits bytes and reports anything still undefined.
+    # Sizing passes until a pass used only settled values: nothing a size
+    # or an equ needed was unknown, and every symbol read before its
+    # definition (so taken from the previous pass) ended the pass with the
+    # value that was read. Then the final pass emits bytes and reports
+    # anything still undefined. A pass that changes no symbol at all ends
+    # the loop too: another one would not get further.
     previous = None
     for _ in range(MAX_PASSES):
-        asm.unresolved = asm.missing = False
+        asm.unresolved = asm.missing = asm.unstable = False
+        asm.forward_reads = {}
         asm.run_pass(1, lines)
-        if not asm.unresolved and (not asm.missing or asm.symbols == previous):
+        settled = not (asm.unresolved or asm.missing or asm.unstable) and all(
+            asm.symbols.get(q) == v for q, v in asm.forward_reads.items())
+        if settled or asm.symbols == previous:
             break
         previous = dict(asm.symbols)
     asm.pass1_symbols = dict(asm.symbols)
