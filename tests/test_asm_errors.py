@@ -57,15 +57,26 @@ from z80emu.asm.__main__ import main
     (' db "h\u00e9\u20ac"', "t.asm:1:8: error: character '\u20ac' does not fit in a byte "
                            "(use ASCII or latin-1)"),
     (" ld a," + "-" * 3000 + "1", "t.asm:1:7: error: expression nested too deeply"),
-    (" ds N\nEND_:\nN equ END_ + 1",   # no fixed point: every pass grows it
-     "t.asm:2:1: error: symbol 'END_' changed value between passes (0007H -> 0008H); "
-     "a size depends on a forward reference"),
+    ("a1 equ b1\nb1 equ a1",
+     "t.asm:2:8: error: circular definition: 'b1' depends on itself (through 'a1')"),
+    ("x equ x+1", "t.asm:1:7: error: circular definition: 'x' depends on itself"),
+    (" ld a,c1\nc1 equ c2\nc2 equ c3*2\nc3 equ 1+c1",
+     "t.asm:4:10: error: circular definition: 'c3' depends on itself (through 'c1', 'c2')"),
+    ("p1 equ p2\np2 equ nothere", "t.asm:2:8: error: undefined symbol 'nothere'"),
     (" db 0" + "+1" * 3000, "t.asm:1:5: error: value 3000 out of range for a byte (-128..255)"),
 ])
 def test_error_messages(src, expected):
     with pytest.raises(AsmError) as ei:
         assemble(src, "t.asm")
     assert str(ei.value) == expected
+
+
+def test_sizes_without_a_fixed_point_are_an_error_not_wrong_bytes():
+    # END_ = N and N = END_ + 1: every pass grows both.
+    with pytest.raises(AsmError, match=r"^t\.asm:2:1: error: symbol 'END_' changed value "
+                                       r"between passes \(\w+ -> \w+\); a size depends on "
+                                       r"a forward reference$"):
+        assemble(" ds N\nEND_:\nN equ END_ + 1", "t.asm")
 
 
 def test_error_inside_an_include_names_the_included_file(tmp_path):

@@ -201,6 +201,23 @@ def test_size_from_a_stale_forward_value_is_recomputed():
     assert r.binary == bytes(7)
 
 
+def test_chains_of_forward_equates_deeper_than_the_pass_limit_resolve():
+    # Each equ uses the next one, defined below it: a0 = 10 needs 10 levels.
+    chain = "\n".join(f"a{i} equ a{i + 1}+1" for i in range(10)) + "\na10 equ 0"
+    r = assemble(" ds a0\nhere: db a0, a5\n" + chain)
+    assert r.symbols["here"] == 10 and r.symbols["a0"] == 10
+    assert r.binary == bytes(10) + bytes([10, 5])
+    long_chain = "\n".join(f"b{i} equ b{i + 1}+1" for i in range(3000)) + "\nb3000 equ 0"
+    assert asm(" dw b0\n" + long_chain) == (3000).to_bytes(2, "little")
+
+
+def test_equ_that_is_circular_only_in_a_branch_not_taken_is_fine():
+    # The first pass takes the 'else' branch (FLAG is not known yet), where
+    # xa and xb would refer to each other; with FLAG = 1 they do not.
+    src = "xb equ xa\n if FLAG\nxa equ 1\n else\nxa equ xb\n endif\nFLAG equ 1\n db xa, xb"
+    assert asm(src) == bytes([1, 1])
+
+
 def test_rept_repeats_and_nests():
     assert asm(" rept 3\n db 1\n rept 2\n db 2\n endr\n endr") == bytes([1, 2, 2] * 3)
 

@@ -239,6 +239,26 @@ class _Stop(Exception):
     """`end` directive reached."""
 
 
+class _Need(Exception):
+    """While resolving an equ on demand: its expression needs the pending
+    equ `name` first."""
+
+    def __init__(self, name):
+        super().__init__(name)
+        self.name = name
+
+
+@dataclass
+class _Pending:
+    """An equ whose value was unknown where it stands (it uses a symbol
+    defined further down): what is needed to evaluate it from elsewhere."""
+    node: tuple
+    src: "_Src"
+    col: int
+    pc: int
+    ctx: tuple          # (global label, scopes) for qualifying its names
+
+
 @dataclass
 class _Src:
     text: str
@@ -258,6 +278,10 @@ class _Assembler:
         # read (from the previous pass); a pass is final only if they all
         # kept that value.
         self.forward_reads: dict[str, int] = {}
+        # Equates still unknown at their line, kept over passes: a use of
+        # one evaluates it (and the equates it needs) on the spot, so a
+        # chain of forward equates settles in one pass, not one per level.
+        self.pending: dict[str, _Pending] = {}
         self.include_depth = 0
         self.macro_depth = 0
 
@@ -277,6 +301,9 @@ class _Assembler:
         self.lo, self.hi = 0x10000, -1
         self.listing: list[ListingLine] = []
         self.defined_this_pass: set[str] = set()
+        self.resolving: list[str] = []      # equates being evaluated, outermost first
+        self.on_demand: dict[str, int] = {}  # pending equates resolved in this pass
+        self.done: dict = {}
         self.macros = {}
         self.cond: list[list] = []   # [active, seen_true, in_else, if-line]
         try:
@@ -295,30 +322,91 @@ class _Assembler:
             self.statement(src, it)
 
     # ---- symbols
-    def qualify(self, name, src, col):
+    def qualify(self, name, src, col, ctx=None):
+        global_label, scopes = ctx if ctx else (self.global_label, self.scopes)
         if name.startswith("."):
-            if not self.global_label:
+            if not global_label:
                 raise self.err(f"local label {name!r} before any global label", src, col)
-            return self.global_label + name
-        for scope in reversed(self.scopes):
+            return global_label + name
+        for scope in reversed(scopes):
             if name in scope:
                 return scope[name]
         return name
 
-    def lookup_fn(self, src, col):
+    def lookup_fn(self, src, col, ctx=None):
+        """The symbol lookup for an expression at src/col. With ctx it is the
+        expression of a pending equ being resolved (see resolve)."""
         def lookup(name, off):
-            q = self.qualify(name, src, col + off)
+            q = self.qualify(name, src, col + off, ctx)
             v = self.symbols.get(q)
             if v is None:
-                if self.pass_no == 2:
-                    if name.lower() in RESERVED:
-                        raise self.err(f"register {name!r} is not allowed here", src, col + off)
-                    raise self.err(f"undefined symbol {name!r}", src, col + off)
-            elif q not in self.defined_this_pass:
+                v = self.unknown_value(q, name, src, col + off, ctx is not None)
+                if v is None:
+                    return None
+            if q not in self.defined_this_pass:
                 if self.forward_reads.setdefault(q, v) != v:
                     self.unstable = True
             return v
         return lookup
+
+    def unknown_value(self, q, name, src, col, nested):
+        """Value of a symbol not in the table: a pending equ resolved on
+        demand, or None (an error in the final pass)."""
+        if q in self.resolving:
+            # Only the final pass reports it: a sizing pass may have taken
+            # an 'if' branch the settled values do not take.
+            if self.pass_no == 2:
+                raise self.circular(q, src, col)
+            return None
+        v = self.on_demand.get(q)
+        if v is None and q in self.pending:
+            if not nested:
+                v = self.resolve(q)
+            elif q in self.done:
+                v = self.done[q]
+            else:
+                raise _Need(q)
+        if v is None and self.pass_no == 2:
+            if name.lower() in RESERVED:
+                raise self.err(f"register {name!r} is not allowed here", src, col)
+            raise self.err(f"undefined symbol {name!r}", src, col)
+        return v
+
+    def resolve(self, q):
+        """Evaluate the pending equ q and the pending equates it needs,
+        depth first with an explicit stack (chains may be long)."""
+        stack = self.resolving
+        base = len(stack)
+        stack.append(q)
+        self.done = done = {}
+        try:
+            while len(stack) > base:
+                top = stack[-1]
+                p = self.pending[top]
+                try:
+                    v = X.evaluate(p.node, self.lookup_fn(p.src, p.col, p.ctx), p.pc)
+                except _Need as need:
+                    stack.append(need.name)
+                    continue
+                except X.ExprError as e:
+                    raise self.err(str(e), p.src, p.col + e.offset)
+                stack.pop()
+                done[top] = v
+                if v is not None:
+                    self.on_demand[top] = v
+        finally:
+            del stack[base:]
+            self.done = {}
+        return done.get(q)
+
+    def circular(self, q, src, col):
+        chain = self.resolving[self.resolving.index(q):]
+        shown = [repr(re.sub(r"@\d+$", "", s)) for s in chain]
+        msg = f"circular definition: {shown[-1]} depends on itself"
+        if len(shown) > 1:
+            through = shown[:-1] if len(shown) <= 6 else shown[:5] + ["..."]
+            msg += f" (through {', '.join(through)})"
+        return self.err(msg, src, col)
 
     def value(self, node, src, col, need=False, what="value"):
         try:
@@ -492,8 +580,21 @@ class _Assembler:
             if not label:
                 raise self.err(f"'{op}' needs a name before it", src, op_col)
             node = self.parse_expr(args, src, args_col)
-            v = self.value(node, src, args_col)
-            self.define(label, v, src, label_col, redefinable=opl != "equ")
+            if opl == "equ":
+                self.resolving.append(self.qualify(label, src, label_col))
+                try:
+                    v = self.value(node, src, args_col)
+                finally:
+                    self.resolving.pop()
+            else:
+                v = self.value(node, src, args_col)
+            q = self.define(label, v, src, label_col, redefinable=opl != "equ")
+            if opl == "equ":
+                if v is None:
+                    self.pending[q] = _Pending(node, src, args_col, self.pc,
+                                               (self.global_label, tuple(self.scopes)))
+                else:
+                    self.pending.pop(q, None)
             # The listing shows an equate's value in the address column.
             self.list_line(src, None if v is None else v & 0xFFFF)
             return
@@ -931,7 +1032,7 @@ def _lines_of(text, filename):
         yield _Src(line, filename, i)
 
 
-MAX_PASSES = 8
+MAX_PASSES = 16
 
 
 def assemble(source: str, filename: str = "<source>", include_paths=()) -> AsmResult:
