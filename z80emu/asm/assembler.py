@@ -35,6 +35,19 @@ class AsmError(Exception):
         self.filename = filename
         self.line = line
         self.col = col
+        self._base = message
+        self._calls: list[str] = []
+        self._site = (filename, line)   # where the latest frame of the error is
+
+    def note_macro_call(self, name, body, call) -> None:
+        """Add '(in macro NAME called at FILE:LINE)' when the error lies in
+        this macro's body (directly or through a macro called from it)."""
+        if self._site not in {(s.filename, s.line) for s in body}:
+            return
+        self._calls.append(f"in macro {name!r} called at {call.filename}:{call.line}")
+        self._site = (call.filename, call.line)
+        self.message = f"{self._base} ({', '.join(self._calls)})"
+        self.args = (self.message,)
 
     def __str__(self) -> str:
         return f"{self.filename}:{self.line}:{self.col}: error: {self.message}"
@@ -557,8 +570,13 @@ class _Assembler:
             self.list_line(src, None)
             return
         if opl == "else":
-            if not self.cond or self.cond[-1][2]:
+            if not self.cond:
                 raise self.err("'else' without 'if'", src, op_col)
+            if self.cond[-1][2]:
+                first = self.cond[-1][3]
+                where = f"line {first.line}" if first.filename == src.filename \
+                    else f"{first.filename}:{first.line}"
+                raise self.err(f"second 'else' for the 'if' at {where}", src, op_col)
             c = self.cond[-1]
             c[2] = True
             c[0] = not c[1]
@@ -673,11 +691,16 @@ class _Assembler:
                 t = rx.sub(lambda _m, v=v: v, t)
             lines.append(_Src(t, s.filename, s.line))
         if self.macro_depth >= 64:
-            raise self.err(f"macros nested too deeply (does {name!r} call itself?)", src, 0)
+            e = self.err(f"macros nested too deeply (does {name!r} call itself?)", src, 0)
+            e._site = None      # names the macro already; no 64 call sites
+            raise e
         self.scopes.append(scope)
         self.macro_depth += 1
         try:
             self.run_block(lines)
+        except AsmError as e:
+            e.note_macro_call(name, body, src)
+            raise
         finally:
             self.scopes.pop()
             self.macro_depth -= 1

@@ -35,6 +35,15 @@ _BINARY = [  # precedence levels, lowest first
 ]
 
 
+_HAS_WORD_CHAR = re.compile(r"[A-Za-z0-9_]")
+
+
+def _token_text(text: str, pos: int) -> str:
+    """The source text of the token at pos (for messages)."""
+    m = re.compile(r"%[01]+").match(text, pos) or _TOKEN.match(text, pos)
+    return m.group() if m else text[pos:pos + 1]
+
+
 class ExprError(Exception):
     """A syntax or evaluation error; `offset` is the column within the text."""
 
@@ -114,6 +123,9 @@ def tokenize(text: str):
         elif kind == "pc":
             out.append(("pc", None, pos))
         elif kind == "name":
+            if tok[0] in ".@?" and not _HAS_WORD_CHAR.search(tok):
+                # '@', '?', '.' alone are no names (x@1, .loop, ?a are).
+                raise ExprError(f"unexpected character {text[pos]!r}", pos)
             w = _WORD_OPS.get(tok.lower())
             if w is not None:
                 out.append(("op", w, pos))
@@ -140,7 +152,7 @@ class _Parser:
         node = self.binary(0)
         kind, val, off = self.peek()
         if kind != "end":
-            raise ExprError(f"unexpected {val if val else kind!r} in expression", off)
+            raise ExprError(f"unexpected {_token_text(self.text, off)!r} in expression", off)
         return node
 
     def binary(self, level):
@@ -181,7 +193,7 @@ class _Parser:
             return node
         if kind == "end":
             raise ExprError("expression ends too early", off)
-        raise ExprError(f"unexpected {val!r} in expression", off)
+        raise ExprError(f"unexpected {_token_text(self.text, off)!r} in expression", off)
 
 
 _CACHE: dict[str, tuple] = {}
