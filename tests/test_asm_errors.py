@@ -154,6 +154,31 @@ def test_cli_missing_input_and_unwritable_output(tmp_path, capsys):
     assert err.startswith(f"{target}: error: cannot write:") and "\n" not in err
 
 
+@pytest.mark.parametrize("bad", ["listing", "symbols", "output"])
+def test_cli_writes_nothing_when_any_output_cannot_be_written(tmp_path, capsys, bad):
+    src = tmp_path / "ok.asm"
+    src.write_text(" org 100h\nstart: nop\n")
+    paths = {"output": tmp_path / "ok.com", "listing": tmp_path / "ok.lst",
+             "symbols": tmp_path / "ok.sym"}
+    (tmp_path / "ok.lst").write_text("old listing")  # an existing file stays as it was
+    paths[bad] = tmp_path / "no_such_dir" / f"x.{bad}"
+    argv = [str(src), "-o", str(paths["output"]), "--listing", str(paths["listing"]),
+            "--symbols", str(paths["symbols"])]
+    assert main(argv) == 1
+    assert capsys.readouterr().err.strip().startswith(f"{paths[bad]}: error: cannot write:")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ok.asm", "ok.lst"]
+    assert (tmp_path / "ok.lst").read_text() == "old listing"
+
+
+def test_cli_rewrites_existing_outputs_completely(tmp_path):
+    src = tmp_path / "ok.asm"
+    src.write_text(" nop\n")
+    out = tmp_path / "ok.com"
+    out.write_bytes(b"a longer old file")
+    assert main([str(src), "-o", str(out), "-q"]) == 0
+    assert out.read_bytes() == b"\x00"
+
+
 def test_cli_refuses_to_overwrite_the_source(tmp_path, capsys):
     src = tmp_path / "same.asm"
     src.write_text(" nop\n")

@@ -1,9 +1,12 @@
 """Command line: python -m z80emu.asm SOURCE.asm -o OUT.COM [--listing F]
 [--symbols F]. Errors print one line 'file:line:col: error: message' and
-exit with status 1; nothing is written when assembly fails."""
+exit with status 1; nothing is written when assembly fails or when one of
+the outputs cannot be written."""
 from __future__ import annotations
 
 import argparse
+import os
+import stat
 import sys
 from pathlib import Path
 
@@ -20,6 +23,43 @@ labels 'name:' ('.name:' is local to the previous label), 'equ', 'org',
 'db', 'dw', 'ds', 'include', 'incbin', 'align', 'if/else/endif', 'rept',
 'macro'. See z80emu/asm/README.md.
 """
+
+
+def _write_all(outputs) -> bool:
+    """Write every (path, bytes) or none: all targets are opened (created
+    if missing, not truncated) before any is written, so a target that
+    cannot be written leaves the others as they were."""
+    opened = []      # (path, file, created by us)
+    try:
+        for path, _ in outputs:
+            created = not path.exists()
+            try:
+                fd = os.open(path, os.O_WRONLY | os.O_CREAT, 0o666)
+            except OSError as e:
+                print(f"{path}: error: cannot write: {e.strerror}", file=sys.stderr)
+                for p, f, c in opened:
+                    f.close()
+                    if c:
+                        p.unlink(missing_ok=True)
+                opened.clear()
+                return False
+            opened.append((path, os.fdopen(fd, "wb"), created))
+        for (path, f, _), (_, data) in zip(opened, outputs):
+            try:
+                if stat.S_ISREG(os.fstat(f.fileno()).st_mode):
+                    f.truncate(0)       # (not for /dev/stdout, pipes)
+                f.write(data)
+                f.flush()
+            except OSError as e:
+                print(f"{path}: error: cannot write: {e.strerror}", file=sys.stderr)
+                return False
+        return True
+    finally:
+        for _, f, _ in opened:
+            try:
+                f.close()
+            except OSError:
+                pass
 
 
 def main(argv=None) -> int:
@@ -65,12 +105,8 @@ def main(argv=None) -> int:
         outputs.append((Path(args.listing), res.listing_text().encode()))
     if args.symbols:
         outputs.append((Path(args.symbols), res.symbol_text().encode()))
-    for path, data in outputs:
-        try:
-            path.write_bytes(data)
-        except OSError as e:
-            print(f"{path}: error: cannot write: {e.strerror}", file=sys.stderr)
-            return 1
+    if not _write_all(outputs):
+        return 1
     if not args.quiet:
         end = res.origin + len(res.binary) - 1
         print(f"{out}: {len(res.binary)} bytes, {res.origin:04X}H-"
