@@ -124,6 +124,22 @@ def test_org_gaps_are_zero_and_origin_is_the_lowest_address():
     assert r.binary[0] == 2 and r.binary[0x100] == 1 and r.binary[0x103] == 3
 
 
+def test_org_back_into_unused_space_is_fine():
+    # The README: 'org' may go back where nothing was emitted (going back
+    # over emitted bytes is an error, see test_asm_errors).
+    assert asm(" org 4\n db 1\n org 0\n db 2,3") == bytes([2, 3, 0, 0, 1])
+
+
+@pytest.mark.parametrize("expr,value", [
+    # The precedence and truth values the README documents, where pasmo
+    # differs (pasmo: 5, 3, 12h, -1, -1).
+    ("1 shl 2 + 1", 8), ("1 + 1 shl 1", 4), ("high 1234h + 1", 0x13),
+    ("3 = 3", 1), ("2 < 3", 1), ("2 > 3", 0), ("high (1234h + 100h)", 0x13),
+])
+def test_documented_precedence_and_truth_values(expr, value):
+    assert asm(f" dw {expr}") == value.to_bytes(2, "little")
+
+
 def test_align_pads_to_the_boundary():
     r = assemble(" org 101h\n db 1\n align 16\nhere: db 2\n align 4,0FFh\n db 3")
     assert r.symbols["here"] == 0x110
