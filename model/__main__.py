@@ -35,6 +35,25 @@ def _int_list(text: str) -> list[int]:
     return values
 
 
+def _hidden_sizes(text: str) -> list[int]:
+    values = _int_list(text)
+    # the Z80 engine's limits: a layer's neurons index one 256-byte page, at most 8 layers
+    if any(v > 256 for v in values) or len(values) > 7:
+        raise argparse.ArgumentTypeError(f"at most 7 hidden layers of 1..256 neurons "
+                                         f"(what the Z80 engine runs), got {text!r}")
+    return values
+
+
+def _learning_rate(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not (0.0 < value < 10.0):
+        raise argparse.ArgumentTypeError(f"expected a number above 0 (e.g. 0.01), got {text!r}")
+    return value
+
+
 def _fraction(text: str) -> float:
     try:
         value = float(text)
@@ -55,18 +74,24 @@ def _positive(text: str) -> int:
     return value
 
 
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str):
+        """One line and a pointer to --help, not a screenful of usage text."""
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
     from model.train import TrainConfig
     defaults = TrainConfig()
-    parser = argparse.ArgumentParser(prog="python -m model", description=DESCRIPTION,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    parser = _Parser(prog="python -m model", description=DESCRIPTION,
+                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
     p = sub.add_parser("data", help="write a built-in dataset as query|answer lines",
                        description="Write a built-in dataset (deterministic for a given --seed).")
     p.add_argument("dataset", choices=["tinychat", "guess"],
                    help="tinychat: terse chat bot; guess: 20 Questions about one secret object")
-    p.add_argument("-o", "--output", required=True, type=Path, help="file to write")
+    p.add_argument("-o", "--output", type=Path, help="file to write (required unless --list-topics)")
     p.add_argument("--topic", default="cat",
                    help="guess only: the secret object (default cat; see --list-topics)")
     p.add_argument("--list-topics", action="store_true", help="guess only: print the objects and exit")
@@ -79,7 +104,7 @@ def build_parser() -> argparse.ArgumentParser:
                                    "exact INTEGER accuracy on the training pairs is best.")
     p.add_argument("data", type=Path, help="query|answer data file")
     p.add_argument("-o", "--output", required=True, type=Path, help="model file to write (.npz)")
-    p.add_argument("--hidden-sizes", type=_int_list, default=defaults.hidden_sizes,
+    p.add_argument("--hidden-sizes", type=_hidden_sizes, default=defaults.hidden_sizes,
                    help=f"hidden layer widths (default {','.join(map(str, defaults.hidden_sizes))})")
     p.add_argument("--shifts", type=_int_list, default=None,
                    help="right shift per layer incl. the output layer (default 2 each, format v1)")
@@ -102,14 +127,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quant-ramp", type=_fraction, default=defaults.quant_ramp,
                    help=f"fraction of the epochs over which weights move from float to "
                         f"2-bit (default {defaults.quant_ramp})")
-    p.add_argument("--lr", type=float, default=defaults.lr, help=f"learning rate (default {defaults.lr})")
+    p.add_argument("--lr", type=_learning_rate, default=defaults.lr, help=f"learning rate (default {defaults.lr})")
     p.add_argument("--batch-size", type=_positive, default=defaults.batch_size)
     p.add_argument("--seed", type=int, default=defaults.seed, help="random seed (default 1)")
     p.add_argument("--heldout", type=Path,
                    help="held-out pairs to report (default: hold out --holdout of the queries)")
     p.add_argument("--holdout", type=_fraction, default=defaults.holdout,
-                   help=f"fraction of distinct queries held out when no --heldout file "
-                        f"(default {defaults.holdout})")
+                   help=f"fraction of distinct queries held out of training (and reported) when "
+                        f"no --heldout file is given (default {defaults.holdout}: train on every pair)")
     p.add_argument("--resume", action="store_true",
                    help="continue from OUTPUT's checkpoint (OUTPUT stem + .ckpt.npz)")
     p.add_argument("--strict", action="store_true", help="malformed data lines are fatal")
@@ -148,14 +173,23 @@ def main(argv: list[str] | None = None) -> int:
     handler = {"data": cmd_data, "train": cmd_train, "eval": cmd_eval, "chat": cmd_chat}[args.command]
     from model.data import DataError
     from model.reference import ModelFileError
+    from model.train import CheckpointError
     try:
         return handler(args)
-    except (DataError, ModelFileError) as exc:
+    except (DataError, ModelFileError, CheckpointError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
-    except OSError as exc:
-        print(f"error: {exc.filename or ''}: {exc.strerror or exc}", file=sys.stderr)
+    except BrokenPipeError:  # e.g. `... | head -1`: the reader has gone, nothing to say
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
         return 1
+    except OSError as exc:
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"error: {where}{exc.strerror or exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
 
 
 def _build(argv: list[str]) -> int:
@@ -164,8 +198,7 @@ def _build(argv: list[str]) -> int:
     except ImportError as exc:
         print(f"error: the .COM builder (model.build) is not available yet ({exc})", file=sys.stderr)
         return 1
-    parser = argparse.ArgumentParser(prog="python -m model build",
-                                     description="Compile a model into a CP/M .COM.")
+    parser = _Parser(prog="python -m model build", description="Compile a model into a CP/M .COM.")
     add_build_arguments(parser)
     return run_build(parser.parse_args(argv))
 
@@ -176,6 +209,13 @@ def cmd_data(args) -> int:
     if args.list_topics:
         print(" ".join(guess.OBJECTS))
         return 0
+    if args.output is None:
+        print("error: name the file to write with -o FILE", file=sys.stderr)
+        return 1
+    for target in (args.output, args.heldout):
+        if target is not None and _is_model_file(target):
+            print(f"error: {target} is a model file; not overwriting it with data", file=sys.stderr)
+            return 1
     if args.dataset == "tinychat":
         rows = tinychat.generate(args.seed)
         held = tinychat.generate_heldout(args.seed) if args.heldout else []
@@ -196,11 +236,42 @@ def cmd_data(args) -> int:
     return 0
 
 
+def _is_model_file(path: Path) -> bool:
+    """An existing .npz (zip) file: what `data` must never overwrite."""
+    try:
+        with path.open("rb") as fh:
+            return fh.read(4) == b"PK\x03\x04"
+    except OSError:
+        return False
+
+
+def _same_file(a: Path, b: Path | None) -> bool:
+    try:
+        return b is not None and a.exists() and b.exists() and a.samefile(b)
+    except OSError:
+        return False
+
+
 def cmd_train(args) -> int:
     from model.data import load_pairs
     from model.evaluate import evaluate
     from model.reference import effective_macs
-    from model.train import TrainConfig, train
+    from model.train import TrainConfig, TrainingInterrupted, train
+    if args.output.suffix != ".npz":
+        print(f"error: the output must be a .npz file, got {args.output}", file=sys.stderr)
+        return 1
+    for source in (args.data, args.heldout):
+        if _same_file(args.output, source):
+            print(f"error: the output {args.output} is the data file {source}; "
+                  "choose another -o", file=sys.stderr)
+            return 1
+    if not args.output.parent.is_dir():
+        print(f"error: -o {args.output}: folder {args.output.parent} does not exist", file=sys.stderr)
+        return 1
+    if args.output.exists() and not _is_model_file(args.output):
+        print(f"error: -o {args.output} exists and is not a model file; not overwriting it",
+              file=sys.stderr)
+        return 1
     pairs = load_pairs(args.data, strict=args.strict)
     heldout = load_pairs(args.heldout, strict=args.strict) if args.heldout else []
     config = TrainConfig(hidden_sizes=args.hidden_sizes, shifts=args.shifts, epochs=args.epochs,
@@ -213,17 +284,12 @@ def cmd_train(args) -> int:
     except ValueError as exc:
         print(f"error: --shifts: {exc}", file=sys.stderr)
         return 1
-    if args.output.suffix != ".npz":
-        print(f"error: the output must be a .npz file, got {args.output}", file=sys.stderr)
-        return 1
     try:
-        model, scores = train(pairs, config, args.output, heldout, resume=args.resume)
-    except KeyboardInterrupt:
+        model, scores = train(pairs, config, args.output, heldout, resume=args.resume,
+                              source=str(args.data))
+    except TrainingInterrupted:
         print(f"interrupted; best model so far saved to {args.output}", file=sys.stderr)
         return 130
-    except FileNotFoundError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
     print(f"saved {args.output}: training pairs {scores.line()}")
     if "heldout_exact" in model.metadata:
         print(f"held-out exact accuracy {model.metadata['heldout_exact']:.2%}")

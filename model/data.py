@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterable, Sequence
 
-from model.encode import EOS
+from model.encode import EOS, MAX_CHARSET, build_charset
 
 MAX_ANSWER = 50
 
@@ -86,9 +86,23 @@ def check_charset(pairs: Sequence[Pair], charset: str, source: str = "<data>") -
             if ch not in allowed:
                 raise DataError(f"{source}:{pair.line}: answer character {ch!r} is not in the "
                                 f"model's charset {charset[:-1]!r}")
-        for ch in pair.answer + pair.query:
-            if ord(ch) > 255:
-                raise DataError(f"{source}:{pair.line}: character {ch!r} is not a single byte")
+
+
+def check_trainable(pairs: Sequence[Pair], source: str = "<data>") -> str:
+    """The charset a model trained on these pairs gets; DataError naming the
+    first answer character a model cannot print, or too many distinct ones.
+    (Query characters outside Latin-1 reach the model as '?', as on the Z80.)"""
+    for pair in pairs:
+        for ch in pair.answer:
+            if not 32 <= ord(ch) < 127:
+                raise DataError(f"{source}:{pair.line}: answer character {ch!r} is not printable "
+                                "ASCII, which is all a model can print")
+    charset = build_charset(p.answer for p in pairs)
+    if len(charset) > MAX_CHARSET:
+        raise DataError(f"{source}: the answers use {len(charset) - 1} distinct characters; a model "
+                        f"prints at most {MAX_CHARSET - 1} (fewer punctuation marks, or fold "
+                        "digits into words)")
+    return charset
 
 
 def query_key(query: str) -> str:

@@ -119,6 +119,8 @@ def _text_of(value: np.ndarray, key: str, path) -> str:
 def load_model(path: str | Path) -> IntModel:
     """Load a .npz model (ours or the original layout); ModelFileError if bad."""
     path = Path(path)
+    if path.is_dir():
+        raise ModelFileError(f"{path}: is a folder, not a model file")
     if not path.is_file():
         raise ModelFileError(f"{path}: no such model file")
     try:
@@ -169,7 +171,9 @@ def load_model(path: str | Path) -> IntModel:
         except json.JSONDecodeError as exc:
             raise ModelFileError(f"{path}: _architecture is not JSON ({exc})") from None
         hidden = arch.get("hidden_sizes") if isinstance(arch, dict) else None
-        if hidden is not None and list(hidden) != [w.shape[0] for w in weights[:-1]]:
+        if hidden is not None and not isinstance(hidden, list):
+            raise ModelFileError(f"{path}: _architecture hidden_sizes is {hidden!r}, expected a list")
+        if hidden is not None and hidden != [w.shape[0] for w in weights[:-1]]:
             raise ModelFileError(f"{path}: _architecture says hidden sizes {hidden} but the "
                                  f"weights have {[w.shape[0] for w in weights[:-1]]}")
     return IntModel(weights, biases, shifts, charset, metadata)
@@ -184,9 +188,9 @@ def _as_int(value: np.ndarray, key: str, path, dtype) -> np.ndarray:
     info = np.iinfo(dtype)
     if value.size and (value.min() < info.min or value.max() > info.max):
         if key.endswith("weight"):
-            bad = np.argwhere((value < -2) | (value > 1))[0]
-            raise ModelFileError(f"{path}: {key}{list(bad)} = {value[tuple(bad)]} is outside "
-                                 f"the 2-bit range {{-2,-1,0,1}}")
+            bad = tuple(int(i) for i in np.argwhere((value < -2) | (value > 1))[0])
+            raise ModelFileError(f"{path}: {key}[{','.join(map(str, bad))}] = {value[bad]} is "
+                                 f"outside the 2-bit range {{-2,-1,0,1}}")
         raise ModelFileError(f"{path}: {key} has values outside {np.dtype(dtype).name}")
     return value.astype(dtype)
 

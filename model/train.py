@@ -21,21 +21,29 @@ that of the exported integer model run by the exact reference.
 from __future__ import annotations
 
 import json
-import signal
 import sys
 import time
+import zipfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Callable, Sequence
 
 import numpy as np
 
-from model.data import Pair, query_key
-from model.encode import INPUT_SIZE, QUERY_BUCKETS, build_charset
+from model.data import Pair, check_trainable, query_key
+from model.encode import INPUT_SIZE, QUERY_BUCKETS
 from model.evaluate import Scores, evaluate, step_inputs
-from model.reference import IntModel, save_model
+from model.reference import IntModel, load_model, save_model
 
 OVERFLOW_LIMIT = 24000.0      # accumulators beyond this are penalised (int16 max 32767)
+
+
+class CheckpointError(Exception):
+    """A checkpoint that cannot be resumed from; the message says why."""
+
+
+class TrainingInterrupted(Exception):
+    """Ctrl-C during training; the best model so far was saved to `args[0]`."""
 
 
 @dataclass
@@ -51,7 +59,7 @@ class TrainConfig:
     overflow_weight: float = 1.0
     activation_l1: float = 0.0                # pushes hidden outputs to zero (engine speed)
     seed: int = 1
-    holdout: float = 0.1                      # fraction of distinct queries held out
+    holdout: float = 0.0                      # fraction of distinct queries held out
     query_sparsity: float = 0.5               # layer 1, query columns, if context_sparsity is set
     context_sparsity: float | None = None     # quantile mode, layer 1 context columns (None: --sparsity)
     weight_decay: float = 0.0                 # decoupled (AdamW) decay of latent weights
@@ -66,6 +74,8 @@ class TrainConfig:
             return [2] * n
         if len(self.shifts) != n:
             raise ValueError(f"{len(self.shifts)} shifts given for {n} layers")
+        if not all(0 <= s <= 15 for s in self.shifts):
+            raise ValueError(f"shifts must be 0..15, got {self.shifts}")
         return list(self.shifts)
 
 
@@ -127,6 +137,7 @@ class Trainer:
         self.epoch = 0
         self.rng = rng
         self.shrink = [0.0] * len(self.weights)   # L1 strength per layer (sparsity_mode shrink)
+        self.best_key = (-1.0, -1.0)  # (exact, per-char) of the best model saved so far
         self.hits = 0             # right teacher-forced steps this epoch (training path)
 
     # the integer model the current latent weights stand for
@@ -254,15 +265,22 @@ class Trainer:
         arrays.update({f"m{k}": m for k, m in enumerate(self.m)})
         arrays.update({f"v{k}": v for k, v in enumerate(self.v)})
         meta = {"t": self.t, "epoch": self.epoch, "charset": self.charset, "shrink": self.shrink,
-                "config": asdict(self.config), "rng": self.rng.bit_generator.state}
+                "config": asdict(self.config), "rng": self.rng.bit_generator.state,
+                "best_key": list(self.best_key)}
         arrays["_meta"] = np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8)
         return arrays
 
     def load_state(self, arrays: dict) -> None:
         meta = json.loads(bytes(arrays["_meta"].tolist()).decode())
+        if meta.get("charset", self.charset) != self.charset:
+            raise CheckpointError("it was trained on answers with another charset "
+                                  f"({meta['charset'][:-1]!r}, this data: {self.charset[:-1]!r})")
         for k in range(len(self.weights)):
             if arrays[f"w{k}"].shape != self.weights[k].shape:
-                raise ValueError("checkpoint has a different architecture")
+                shapes = [arrays[f"w{i}"].shape[0] for i in range(len(self.weights) - 1)
+                          if f"w{i}" in arrays]
+                raise CheckpointError(f"it has another architecture (hidden sizes {shapes}, "
+                                      f"asked for {self.config.hidden_sizes})")
             self.weights[k][...] = arrays[f"w{k}"]
             self.biases[k][...] = arrays[f"b{k}"]
         for i in range(len(self.params)):
@@ -270,32 +288,58 @@ class Trainer:
             self.v[i] = arrays[f"v{i}"].copy()
         self.t, self.epoch = meta["t"], meta["epoch"]
         self.shrink = list(meta.get("shrink", self.shrink))
+        self.best_key = tuple(meta.get("best_key", self.best_key))
         self.rng.bit_generator.state = meta["rng"]
+
+
+def best_text(best_key: tuple) -> str:
+    """The best exact accuracy so far, or '-' before the first fully quantized epoch."""
+    return "-" if best_key[0] < 0 else f"{best_key[0]:.2%}"
 
 
 def checkpoint_path(output: Path) -> Path:
     return output.with_name(output.stem + ".ckpt.npz")
 
 
+def save_checkpoint(trainer: "Trainer", path: Path) -> None:
+    """Write through a temporary file, so a Ctrl-C mid-write leaves the old checkpoint."""
+    tmp = path.with_name(path.name + ".tmp.npz")
+    np.savez(tmp, **trainer.state())
+    tmp.replace(path)
+
+
+def load_checkpoint(trainer: "Trainer", path: Path) -> None:
+    if not path.is_file():
+        raise CheckpointError(f"no checkpoint to resume from: {path}")
+    try:
+        with np.load(path, allow_pickle=False) as npz:
+            arrays = {k: npz[k] for k in npz.files}
+        trainer.load_state(arrays)
+    except CheckpointError as exc:
+        raise CheckpointError(f"cannot resume from {path}: {exc}") from None
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as exc:
+        raise CheckpointError(f"cannot resume from {path}: not a readable checkpoint ({exc}); "
+                              "start again without --resume") from None
+
+
 def train(pairs: Sequence[Pair], config: TrainConfig, output: Path,
           heldout: Sequence[Pair] = (), resume: bool = False,
-          log: Callable[[str], None] = lambda s: print(s, file=sys.stderr, flush=True)) -> tuple[IntModel, Scores]:
+          log: Callable[[str], None] = lambda s: print(s, file=sys.stderr, flush=True),
+          source: str = "<data>") -> tuple[IntModel, Scores]:
     """Train, keep the integer model with the best exact accuracy on the
-    training pairs, save it to `output`; returns (model, its scores)."""
+    training pairs, save it to `output`; returns (model, its scores).
+    DataError for answers no model can print, CheckpointError for a bad resume."""
     pairs = list(pairs)
     if heldout:
         train_pairs, held = pairs, list(heldout)
     else:
         train_pairs, held = split_holdout(pairs, config.holdout, config.seed)
-    charset = build_charset(p.answer for p in pairs)
+    charset = check_trainable(pairs, source)
     trainer = Trainer(config, charset)
     ckpt = checkpoint_path(output)
-    best_model, best_scores, best_key = None, None, (-1.0, -1.0)
+    best_model, best_scores = None, None
     if resume:
-        if not ckpt.is_file():
-            raise FileNotFoundError(f"no checkpoint to resume from: {ckpt}")
-        with np.load(ckpt) as npz:
-            trainer.load_state({k: npz[k] for k in npz.files})
+        load_checkpoint(trainer, ckpt)
         log(f"resumed from {ckpt} at epoch {trainer.epoch}")
     x_all, y_all = step_inputs(train_pairs, charset)
     x_float = x_all.astype(np.float32)
@@ -321,8 +365,8 @@ def train(pairs: Sequence[Pair], config: TrainConfig, output: Path,
             scores = evaluate(model, train_pairs, (x_all, y_all))
             key = (scores.exact, scores.per_char)
             # only fully quantized epochs compete: earlier ones are not what was trained
-            if alpha >= 1.0 and key > best_key:
-                best_model, best_scores, best_key = model, scores, key
+            if alpha >= 1.0 and key > trainer.best_key:
+                best_model, best_scores, trainer.best_key = model, scores, key
                 save_model(best_model, output)
             held_text = ""
             if held:
@@ -331,11 +375,15 @@ def train(pairs: Sequence[Pair], config: TrainConfig, output: Path,
             log(f"epoch {trainer.epoch:3d}/{config.epochs} loss {np.mean(losses):.3f} "
                 f"quant {alpha:.2f} train-path {trainer.hits / len(order):.1%} | integer: exact {scores.exact:.2%} per-char "
                 f"{scores.per_char:.2%}{held_text} overflow {scores.overflow_steps:.1%} | "
-                f"best {best_key[0]:.2%} | {time.monotonic() - start:.0f}s")
-            np.savez(ckpt, **trainer.state())
+                f"best {best_text(trainer.best_key)} | {time.monotonic() - start:.0f}s")
+            save_checkpoint(trainer, ckpt)
     except KeyboardInterrupt:
         interrupted = True
         log("interrupted: keeping the best model so far")
+    if best_model is None and trainer.best_key[0] >= 0 and output.is_file():
+        # resumed, and no epoch of this run beat the model saved before: keep that one
+        best_model = load_model(output)
+        best_scores = evaluate(best_model, train_pairs, (x_all, y_all))
     if best_model is None:
         best_model = trainer.export(meta)
         best_scores = evaluate(best_model, train_pairs, (x_all, y_all))
@@ -345,5 +393,5 @@ def train(pairs: Sequence[Pair], config: TrainConfig, output: Path,
     best_model.metadata["train_seconds"] = round(time.monotonic() - start, 1)
     save_model(best_model, output)
     if interrupted:
-        raise KeyboardInterrupt
+        raise TrainingInterrupted(output)
     return best_model, best_scores

@@ -11,6 +11,7 @@ import pytest
 
 from model.data import DataError, Pair, ceiling, check_charset, load_pairs, parse_lines
 from model.datasets import guess, tinychat
+from model.reference import IntModel, load_model, save_model
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -114,6 +115,66 @@ def test_cli_bad_inputs_give_one_clear_message(tmp_path):
         assert "Traceback" not in result.stderr and result.stderr.strip()
 
 
+def run_main(capsys, *args):
+    """`python -m model` in this process (faster than a subprocess): (status, stdout, stderr)."""
+    from model.__main__ import main
+    try:
+        status = main([str(a) for a in args])
+    except SystemExit as exc:  # argparse usage errors
+        status = exc.code
+    out, err = capsys.readouterr()
+    return status, out, err
+
+
+def test_cli_refuses_bad_training_input_in_one_line_and_keeps_the_files(tmp_path, capsys):
+    data = tmp_path / "d.txt"
+    data.write_text("hi|HI\nhello|HI\n")
+    model = tmp_path / "keep.npz"
+    save_model(IntModel([np.zeros((4, 256), np.int8)], [np.zeros(4, np.int16)], [2], "HI\x00", {}),
+               model)
+    accented = tmp_path / "accent.txt"
+    accented.write_text("hi|HI\nsummer|\u00c9T\u00c9\n", encoding="utf-8")
+    wide = tmp_path / "wide.txt"
+    wide.write_text("".join(f"q{i}|A{chr(33 + i)}\n" for i in range(70)))
+    arch = tmp_path / "arch.npz"
+    np.savez(arch, fc1_weight=np.zeros((3, 256), np.int8), fc1_bias=np.zeros(3, np.int16),
+             _charset=np.frombuffer(b"HI\x00", np.uint8),
+             _architecture=np.frombuffer(b'{"hidden_sizes": 5}', np.uint8))
+    cases = [
+        (["train", tmp_path / "none.txt", "-o", tmp_path / "m.npz"], "no such data file"),
+        (["train", accented, "-o", tmp_path / "a.npz"], "accent.txt:2: answer character '\u00c9'"),
+        (["train", wide, "-o", tmp_path / "w.npz"], "distinct characters; a model prints at most 63"),
+        (["train", data, "-o", tmp_path / "nodir" / "m.npz"], "does not exist"),
+        (["train", data, "-o", data], "must be a .npz"),
+        (["train", data, "-o", tmp_path / "m.npz", "--hidden-sizes", "300"], "at most 7 hidden layers"),
+        (["train", data, "-o", tmp_path / "m.npz", "--lr", "nan"], "expected a number above 0"),
+        (["train", data, "-o", tmp_path / "m.npz", "--shifts", "20,2,2"], "shifts must be 0..15"),
+        (["train", data, "-o", tmp_path / "m.npz", "--resume"], "no checkpoint to resume from"),
+        (["data", "tinychat", "-o", model], "is a model file; not overwriting it"),
+        (["data", "guess"], "-o FILE"),
+        (["eval", arch, data], "hidden_sizes is 5, expected a list"),
+        (["eval", tmp_path, data], "is a folder"),
+    ]
+    for args, message in cases:
+        status, out, err = run_main(capsys, *args)
+        assert status not in (0, None), args
+        assert message in err, (args, err)
+        assert "Traceback" not in err
+        assert len(err.strip().splitlines()) <= 3, err      # one line (argparse adds usage)
+    assert data.read_text() == "hi|HI\nhello|HI\n"
+    assert load_model(model).charset == "HI\x00"
+    status, out, _ = run_main(capsys, "data", "guess", "--list-topics")
+    assert status == 0 and "cat" in out.split()
+
+
+def test_training_data_file_named_npz_is_never_the_output(tmp_path, capsys):
+    data = tmp_path / "pairs.npz"
+    data.write_text("hi|HI\nhello|HI\n")
+    status, _, err = run_main(capsys, "train", data, "-o", data)
+    assert status == 1 and "is the data file" in err
+    assert data.read_text() == "hi|HI\nhello|HI\n"
+
+
 SMALL = ["hi|HI", "hello|HI", "hey there|HI", "yo|HI", "bye|BYE", "goodbye|BYE", "see you|BYE",
          "later|BYE", "are you a robot|YES", "are you a computer|YES", "are you a bot|YES",
          "are you human|NO", "are you alive|NO", "are you a cat|NO", "will it rain|MAYBE",
@@ -154,7 +215,7 @@ def test_training_is_deterministic_for_a_seed(tmp_path):
 
 def test_interrupt_saves_model_and_resume_continues_exactly(tmp_path):
     from model.reference import load_model
-    from model.train import TrainConfig, checkpoint_path, train
+    from model.train import TrainConfig, TrainingInterrupted, checkpoint_path, train
     pairs = parse_lines(SMALL[:8])
     config = TrainConfig(hidden_sizes=[12], epochs=6, sparsity=0.5, seed=2, holdout=0.0,
                          batch_size=8)
@@ -164,7 +225,7 @@ def test_interrupt_saves_model_and_resume_continues_exactly(tmp_path):
             raise KeyboardInterrupt
 
     out = tmp_path / "m.npz"
-    with pytest.raises(KeyboardInterrupt):
+    with pytest.raises(TrainingInterrupted):
         train(pairs, config, out, log=ctrl_c_at_epoch_3)
     assert load_model(out).hidden_sizes == [12]          # Ctrl-C still leaves a model
     train(pairs, config, out, resume=True, log=lambda s: None)
@@ -174,6 +235,38 @@ def test_interrupt_saves_model_and_resume_continues_exactly(tmp_path):
         for key in a.files:
             if key != "_meta":
                 assert np.array_equal(a[key], b[key]), key
+    # the best model survives the resume: the same one an uninterrupted run keeps
+    resumed, whole = load_model(out), load_model(straight)
+    assert all(np.array_equal(a, b) for a, b in zip(resumed.weights, whole.weights))
+
+
+def test_resuming_a_finished_run_keeps_its_best_model(tmp_path):
+    from model.reference import load_model
+    from model.train import TrainConfig, train
+    pairs = parse_lines(SMALL[:8])
+    config = TrainConfig(hidden_sizes=[12], epochs=5, sparsity=0.5, seed=3, batch_size=8)
+    out = tmp_path / "m.npz"
+    _, first = train(pairs, config, out, log=lambda s: None)
+    before = load_model(out)
+    _, again = train(pairs, config, out, resume=True, log=lambda s: None)
+    after = load_model(out)
+    assert again.exact == first.exact
+    assert all(np.array_equal(a, b) for a, b in zip(before.weights, after.weights))
+
+
+def test_bad_checkpoints_are_one_clear_error(tmp_path):
+    from model.train import CheckpointError, TrainConfig, checkpoint_path, train
+    pairs = parse_lines(SMALL[:8])
+    out = tmp_path / "m.npz"
+    with pytest.raises(CheckpointError, match="no checkpoint to resume from"):
+        train(pairs, TrainConfig(hidden_sizes=[12], epochs=2), out, resume=True, log=lambda s: None)
+    train(pairs, TrainConfig(hidden_sizes=[12], epochs=2, batch_size=8), out, log=lambda s: None)
+    with pytest.raises(CheckpointError, match="another architecture"):
+        train(pairs, TrainConfig(hidden_sizes=[10], epochs=3), out, resume=True, log=lambda s: None)
+    ckpt = checkpoint_path(out)
+    ckpt.write_bytes(ckpt.read_bytes()[:1000])
+    with pytest.raises(CheckpointError, match="not a readable checkpoint"):
+        train(pairs, TrainConfig(hidden_sizes=[12], epochs=3), out, resume=True, log=lambda s: None)
 
 
 def test_layer1_context_columns_get_their_own_sparsity(tmp_path):
