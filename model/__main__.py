@@ -22,6 +22,7 @@ Tiny 2-bit character model toolkit.
   eval   accuracy of a model on a data file:    python -m model eval CHAT.npz chat.txt
   chat   talk to a model (exact integer model): python -m model chat CHAT.npz
   build  compile a model into a CP/M .COM:      python -m model build CHAT.npz -o CHAT.COM
+  roms   rebuild the shipped roms/ from the datasets (data, train, build)
 """
 
 
@@ -159,6 +160,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("build", help="compile a model into a CP/M .COM (see build --help)",
                        add_help=False)
     p.add_argument("build_args", nargs=argparse.REMAINDER)
+
+    p = sub.add_parser("roms", help="rebuild roms/ (data, models, .COMs) from the datasets",
+                       add_help=False)
+    p.add_argument("roms_args", nargs=argparse.REMAINDER)
     return parser
 
 
@@ -166,6 +171,9 @@ def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv and argv[0] == "build":
         return _build(argv[1:])
+    if argv and argv[0] == "roms":
+        from model.roms import main as roms_main
+        return roms_main(argv[1:])
     args = build_parser().parse_args(argv)
     if args.command is None:
         build_parser().print_help()

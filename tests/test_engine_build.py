@@ -165,3 +165,11 @@ def test_generated_source_assembles_identically_with_pasmo(tmp_path):
         subprocess.run(["pasmo", "--bin", str(src), str(tmp_path / "p.bin")], check=True,
                        capture_output=True)
         assert (tmp_path / "p.bin").read_bytes() == (tmp_path / "P.COM").read_bytes()
+
+
+def test_roms_recipe_is_the_documented_one():
+    import model.roms as roms
+    documented = [line.split()[3:] for line in roms.__doc__.splitlines()
+                  if line.strip().startswith("python -m model ")]
+    assert documented == roms.commands(Path("roms"))
+    assert roms.commands(Path("roms"), train=False) == []
