@@ -8,6 +8,7 @@ machine (machine.py) owns the CPU, the run loop and the observers.
 """
 from __future__ import annotations
 
+import errno
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -41,6 +42,11 @@ class WarmBoot(Exception):
     """The program asked for a warm boot: the run ends normally."""
 
 
+class BdosError(WarmBoot):
+    """A CP/M 2.2 BDOS error ("Bdos Err On A: R/O", "... File R/O"): the real BDOS prints it
+    and warm-boots, so the run ends (the message goes to stderr, as diagnostics do)."""
+
+
 class UnknownFunction(Exception):
     def __init__(self, number: int, caller: int) -> None:
         super().__init__(
@@ -64,8 +70,14 @@ class BDOS:
         self.attributes: dict[tuple[int, str], bytes] = {}  # (drive, host) -> 11 bytes of high bits
         self._search: list[int] = []   # remaining directory indices for search next
         self._directory: list[bytes] = []
-        self.poll_streak = 0   # console polls in a tight loop that found no key and saw no output
+        self.poll_streak = 0   # console polls in a tight loop (for the terminal's idle sleep)
         self._last_poll = 0
+        # the current wait: polls that found no key, with no input read, little output and no
+        # other BDOS/BIOS call since it began (see poll_missed)
+        self.wait_polls = 0
+        self.wait_start = 0
+        self.wait_output = 0
+        self.key_offered = False
 
     # -- helpers -------------------------------------------------------------
     @property
@@ -97,7 +109,7 @@ class BDOS:
     # -- console ---------------------------------------------------------------
     def conout(self, ch: int, *, expand_tabs: bool = True) -> None:
         """Console output by the program: observers see the byte it wrote."""
-        self.poll_streak = 0
+        self.output_seen()
         self.m.notify_output(ch)
         self._show(ch, expand_tabs)
 
@@ -123,25 +135,65 @@ class BDOS:
         if ch >= 0x20 or ch in (0x0D, 0x0A, 0x08, 0x09):
             self._show(ch)
 
-    def poll_missed(self) -> None:
-        """A console poll found no key. Keep the host CPU calm; end a hopeless wait at EOF.
+    # A program is "waiting for a key" when it has done nothing but poll the console (BDOS 11,
+    # BIOS CONST, BDOS 6 FFh finding nothing) for WAIT_POLLS polls or WAIT_TSTATES T-states,
+    # with no input read, at most WAIT_OUTPUT bytes of output and no other BDOS/BIOS call.
+    # 100,000 polls is more than any 16-bit countdown ("press a key to skip") makes, and
+    # 50M T-states (12.5 s of a 4 MHz Z80) is longer than programs compute silently between
+    # ^C checks in practice.  Both are counted in emulated time, so piped runs stay
+    # deterministic.  With piped input left, the careful typist of CONSOLE.md types the next
+    # key then (status reports it); at end of input the run ends cleanly.
+    WAIT_POLLS = 100_000
+    WAIT_TSTATES = 50_000_000
+    WAIT_OUTPUT = 256
 
-        Only polls in a tight loop count (under 1000 T-states apart): a program
-        that checks for ^C while it computes (MBASIC does) is not waiting.
-        """
+    def activity(self) -> None:
+        """The program did something other than poll (input read, another BDOS/BIOS call)."""
+        self.poll_streak = 0
+        self.wait_polls = 0
+        self.key_offered = False
+
+    def output_seen(self) -> None:
+        self.poll_streak = 0
+        if self.wait_polls:
+            self.wait_output += 1
+            if self.wait_output > self.WAIT_OUTPUT:
+                self.wait_polls = 0
+
+    def poll_missed(self) -> None:
+        """A console poll found no key. Keep the host CPU calm; end a hopeless wait at EOF."""
         now = self.m.cpu.tstates
+        # the terminal's idle sleep: only polls in a tight loop (under 1000 T-states apart)
         self.poll_streak = self.poll_streak + 1 if now - self._last_poll < 1000 else 1
         self._last_poll = now
+        if self.wait_polls == 0:
+            self.wait_start = now
+            self.wait_output = 0
+        self.wait_polls += 1
         console = self.m.console
         if console.interactive:
             if self.poll_streak > 1000:
                 console.wait_briefly()
-        elif console.at_eof and self.poll_streak > 20_000:
+        elif console.at_eof and self.waiting_for_key():
             raise WarmBoot("end of input while the program kept polling for a key")
 
+    def waiting_for_key(self) -> bool:
+        return (self.wait_polls >= self.WAIT_POLLS
+                or self.m.cpu.tstates - self.wait_start >= self.WAIT_TSTATES)
+
     def piped_key_ready(self) -> bool:
-        """Piped status: no key, unless the program has done nothing but poll for a long time."""
-        return self.poll_streak > 10_000 and not self.m.console.at_eof
+        """Piped status: 00h while the program may be checking for ^C during work; once it has
+        done nothing but poll for the whole wait window, the next piped key is typed (FFh until
+        it is read).  At end of input such a wait ends the run."""
+        if self.key_offered:
+            return True
+        if not self.wait_polls or not self.waiting_for_key():
+            return False
+        console = self.m.console
+        if console.has_input():
+            self.key_offered = True
+            return True
+        raise WarmBoot("end of input while the program kept polling for a key")
 
     # -- the dispatcher ------------------------------------------------------------
     def call(self) -> None:
@@ -149,8 +201,8 @@ class BDOS:
         fn = cpu.c
         handler = getattr(self, f"f{fn}", None) if fn <= 40 else None
         caller = (int(self.mem[cpu.sp]) | int(self.mem[(cpu.sp + 1) & 0xFFFF]) << 8) - 3
-        if fn not in (6, 11):
-            self.poll_streak = 0
+        if fn not in (2, 6, 9, 11):
+            self.activity()
         if handler is None:
             if not self.m.lenient:
                 raise UnknownFunction(fn, caller & 0xFFFF)
@@ -172,6 +224,7 @@ class BDOS:
         raise WarmBoot()
 
     def f1(self, de):
+        self.activity()
         ch = self.m.console.read_key()
         self._echo(ch)
         return ch
@@ -189,6 +242,8 @@ class BDOS:
         return 0
 
     def f6(self, de):
+        # CP/M 2.2: E=FFh is input (the next key or 00h); any other E, FEh and FDh included
+        # (status and blocking input are CP/M 3 additions), is output of the byte E
         e = de & 0xFF
         console = self.m.console
         if e == 0xFF:
@@ -196,16 +251,9 @@ class BDOS:
             if ch is None:
                 self.poll_missed()
                 return 0
-            self.poll_streak = 0
+            self.activity()
             return ch
-        if e == 0xFE:
-            ready = console.status() if console.interactive else self.piped_key_ready()
-            if not ready:
-                self.poll_missed()
-            return 0xFF if ready else 0
-        if e == 0xFD:
-            return console.read_key()
-        self.poll_streak = 0
+        self.output_seen()
         self.m.notify_output(e)
         console.write(e)
         return 0
@@ -226,6 +274,7 @@ class BDOS:
             addr += 1
 
     def f10(self, de):
+        self.activity()
         console = self.m.console
         max_len = int(self.mem[de & 0xFFFF])
         line = console.read_line(max_len)
@@ -253,7 +302,7 @@ class BDOS:
         self.current_drive = 0
         self.login_vector = 1
         self.ro_vector = 0
-        self.mem[L.DRIVE_USER] = (self.user << 4)
+        self.mem[L.DRIVE_USER] = (self.user & 0x0F) << 4
         return 0
 
     def f14(self, de):
@@ -263,7 +312,7 @@ class BDOS:
             return 0xFF
         self.current_drive = index
         self.login_vector |= 1 << index
-        self.mem[L.DRIVE_USER] = (self.user << 4) | index
+        self.mem[L.DRIVE_USER] = ((self.user & 0x0F) << 4) | index
         return 0
 
     def _name(self, fcb: int) -> bytes:
@@ -307,6 +356,7 @@ class BDOS:
             return 0xFF
 
     def f15(self, de):
+        self.mem[(de + 14) & 0xFFFF] = 0  # CP/M 2.2 clears the module number (S2) first
         def op():
             index, drive, host = self._host(de)
             if host is None:
@@ -389,6 +439,9 @@ class BDOS:
         return True
 
     def f17(self, de):
+        # CP/M 2.2 clears S2 unless the search is for every entry (dr or ex is '?')
+        if int(self.mem[de & 0xFFFF]) != 0x3F and int(self.mem[(de + 12) & 0xFFFF]) != 0x3F:
+            self.mem[(de + 14) & 0xFFFF] = 0
         index, drive = self._drive_of(de)
         self._pattern = self.read_bytes(de, 15)
         if drive is None:
@@ -406,7 +459,10 @@ class BDOS:
             index, drive = self._drive_of(de)
             if drive is None:
                 return 0xFF
+            self._check_disk(index, drive)
             found = drive.matching(self._name(de))
+            for _key, host in found:  # every match is checked before any is deleted
+                self._check_file(index, drive, host)
             for _key, host in found:
                 drive.delete(host)
                 self.attributes.pop((index, host), None)
@@ -441,15 +497,42 @@ class BDOS:
             return 0
         return self._file_op(de, op)
 
-    def _writable(self, index, drive, host) -> bool:
+    # CP/M 2.2 refuses to change a write-protected disk (BDOS 28) or a read-only file (t1'
+    # attribute, or a host file without write permission): it prints "Bdos Err On A: R/O" or
+    # "Bdos Err On A: File R/O" and warm-boots.  Here the message goes to stderr.
+    def _check_disk(self, index, drive) -> None:
         if self.ro_vector & (1 << index):
-            self.m.note(f"BDOS error on {drive.letter}: R/O (disk write-protected)")
-            return False
+            raise BdosError(f"Bdos Err On {drive.letter}: R/O (the disk is write-protected, BDOS 28); "
+                            "the BDOS warm-booted, as CP/M 2.2 does")
+
+    def _file_read_only(self, index, drive, host) -> bool:
         high = self.attributes.get((index, host))
-        if (high is not None and high[8] & 0x80) or drive.is_read_only(host):
-            self.m.note(f"BDOS error on {drive.letter}: file R/O ({host})")
-            return False
-        return True
+        return bool(high is not None and high[8] & 0x80) or drive.is_read_only(host)
+
+    def _file_ro_error(self, drive, host) -> BdosError:
+        return BdosError(f"Bdos Err On {drive.letter}: File R/O ({host} is read-only); "
+                         "the BDOS warm-booted, as CP/M 2.2 does")
+
+    def _check_file(self, index, drive, host) -> None:
+        if self._file_read_only(index, drive, host):
+            raise self._file_ro_error(drive, host)
+
+    def _check_writable(self, index, drive, host) -> None:
+        self._check_disk(index, drive)
+        self._check_file(index, drive, host)
+
+    def _write(self, drive, host, record: int) -> int | None:
+        """Write the DMA record; None when done, else the BDOS error code (2: disk full)."""
+        try:
+            ok = drive.write_record(host, record, self.read_bytes(self.dma, RECORD_SIZE))
+        except OSError as err:
+            if err.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
+                self.m.note(f"host file error: {err}")
+                return 2
+            raise
+        if not ok:  # the host file could not be opened for writing
+            raise self._file_ro_error(drive, host)
+        return None
 
     def f21(self, de):
         def op():
@@ -460,9 +543,10 @@ class BDOS:
             record = self._position(de)
             if record >= MAX_RECORDS:
                 return 2
-            if not self._writable(index, drive, host):
-                return 0xFF
-            drive.write_record(host, record, self.read_bytes(self.dma, RECORD_SIZE))
+            self._check_writable(index, drive, host)
+            failed = self._write(drive, host, record)
+            if failed is not None:
+                return failed
             cr = int(self.mem[(de + 32) & 0xFFFF]) + 1
             self.mem[(de + 32) & 0xFFFF] = cr
             self.mem[(de + 15) & 0xFFFF] = max(int(self.mem[(de + 15) & 0xFFFF]), cr)
@@ -470,6 +554,7 @@ class BDOS:
         return self._file_op(de, op)
 
     def f22(self, de):
+        self.mem[(de + 14) & 0xFFFF] = 0  # CP/M 2.2 clears the module number (S2) first
         def op():
             index, drive = self._drive_of(de)
             if drive is None:
@@ -477,11 +562,12 @@ class BDOS:
             name = self._name(de)
             if b"?" in bytes(b & 0x7F for b in name):
                 return 0xFF
-            if self.ro_vector & (1 << index):
-                self.m.note(f"BDOS error on {drive.letter}: R/O (disk write-protected)")
-                return 0xFF
+            self._check_disk(index, drive)
             existing = drive.host_name(name)
-            if existing is not None and (self.mem[(de + 12) & 0xFFFF] or self.mem[(de + 14) & 0xFFFF]):
+            if existing is not None:
+                # making an existing name replaces the host file: never a read-only one
+                self._check_file(index, drive, existing)
+            if existing is not None and self.mem[(de + 12) & 0xFFFF]:
                 host = existing  # a further extent of a file being written
             else:
                 host = drive.create(name)
@@ -494,9 +580,13 @@ class BDOS:
 
     def f23(self, de):
         def op():
+            index, drive = self._drive_of(de)
+            if drive is not None:
+                self._check_disk(index, drive)
             index, drive, host = self._host(de)
             if host is None or b"?" in self.read_bytes(de + 1, 11):
                 return 0xFF
+            self._check_file(index, drive, host)
             new_name = self.read_bytes(de + 17, 11)
             if b"?" in bytes(b & 0x7F for b in new_name):
                 return 0xFF
@@ -534,6 +624,7 @@ class BDOS:
             index, drive, host = self._host(de)
             if host is None:
                 return 0xFF
+            self._check_disk(index, drive)
             self.attributes[(index, host)] = bytes(b & 0x80 for b in self._name(de))
             return 0
         return self._file_op(de, op)
@@ -545,8 +636,8 @@ class BDOS:
         e = de & 0xFF
         if e == 0xFF:
             return self.user
-        self.user = e & 0x0F
-        self.mem[L.DRIVE_USER] = (self.user << 4) | self.current_drive
+        self.user = e & 0x1F  # CP/M 2.2 keeps 5 bits (CCP only offers users 0..15)
+        self.mem[L.DRIVE_USER] = ((self.user & 0x0F) << 4) | self.current_drive
         return 0
 
     # -- 33..40: random access -----------------------------------------------------
@@ -589,9 +680,10 @@ class BDOS:
                 return 6
             if host is None:
                 return 5
-            if not self._writable(index, drive, host):
-                return 0xFF
-            drive.write_record(host, record, self.read_bytes(self.dma, RECORD_SIZE))
+            self._check_writable(index, drive, host)
+            failed = self._write(drive, host, record)
+            if failed is not None:
+                return failed
             self._seek(de, record, drive, host)
             return 0
         return self._file_op(de, op)

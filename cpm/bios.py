@@ -31,16 +31,17 @@ class BIOS:
             self.m.trace.write(f"{cpu.tstates:>12} BIOS {L.BIOS_NAMES[index]}\n")
         if index <= 1:                      # BOOT, WBOOT
             raise WarmBoot()
+        if index not in (2, 4):             # anything but CONST/CONOUT ends a wait for a key
+            bdos.activity()
         if index == 2:                      # CONST
             ready = console.status() if console.interactive else bdos.piped_key_ready()
             if not ready:
                 bdos.poll_missed()
             cpu.a = 0xFF if ready else 0
         elif index == 3:                    # CONIN
-            bdos.poll_streak = 0
             cpu.a = console.read_key()
         elif index == 4:                    # CONOUT
-            bdos.poll_streak = 0
+            bdos.output_seen()
             self.m.notify_output(cpu.c)
             console.write(cpu.c)
         elif index in (5, 6):               # LIST, PUNCH: no device, bytes dropped

@@ -26,6 +26,36 @@ class UserQuit(Exception):
     """The user pressed Ctrl-C twice within a second at the terminal."""
 
 
+class OutputFailed(Exception):
+    """stdout cannot take the program's output (closed pipe, full disk...): the run must stop.
+
+    Raised once; later flushes drop their bytes silently."""
+
+    def __init__(self, err: OSError) -> None:
+        self.error = err
+        if isinstance(err, BrokenPipeError):
+            text = "output closed (broken pipe): the run was stopped"
+        else:
+            text = f"cannot write the output ({err.strerror or err}): the run was stopped"
+        super().__init__(text)
+
+    @property
+    def broken_pipe(self) -> bool:
+        return isinstance(self.error, BrokenPipeError)
+
+
+def _write_out(console, data: bytes) -> None:
+    """Write and flush `data` to console._out; OutputFailed on the first host error."""
+    if console.output_failed is not None:
+        return
+    try:
+        console._out.write(data)
+        console._out.flush()
+    except OSError as err:
+        console.output_failed = err
+        raise OutputFailed(err) from None
+
+
 class PipedConsole:
     """stdin is not a terminal: a deterministic, scriptable console."""
 
@@ -36,7 +66,9 @@ class PipedConsole:
         self._out = out
         self._buf = bytearray()
         self._skip_lf = False   # a CR was returned; a following LF belongs to it
+        self._peeked: list[int | None] = []  # a byte has_input() read ahead
         self.at_eof = False
+        self.output_failed: OSError | None = None
 
     # -- output ------------------------------------------------------------
     def write(self, byte: int) -> None:
@@ -46,12 +78,9 @@ class PipedConsole:
 
     def flush(self) -> None:
         if self._buf:
-            try:
-                self._out.write(bytes(self._buf))
-                self._out.flush()
-            except BrokenPipeError:
-                pass
+            data = bytes(self._buf)
             self._buf.clear()
+            _write_out(self, data)
 
     # -- input -------------------------------------------------------------
     def _next_raw(self) -> int | None:
@@ -64,8 +93,16 @@ class PipedConsole:
             return None
         return data[0]
 
+    def has_input(self) -> bool:
+        """Whether piped input remains (reads one byte ahead, waiting for it if need be)."""
+        if not self._peeked:
+            self._peeked.append(self._next())
+        return self._peeked[0] is not None
+
     def _next(self) -> int | None:
         """Next input byte with LF and CR LF both turned into one CR."""
+        if self._peeked:
+            return self._peeked.pop()
         ch = self._next_raw()
         if ch == LF and self._skip_lf:
             self._skip_lf = False
@@ -97,17 +134,29 @@ class PipedConsole:
             raise EndOfInput("end of input while the program waited for a line")
         line = bytearray()
         ch: int | None = first
-        while ch is not None and ch != CR:
-            if ch in (BS, DEL):
+        while ch is not None:
+            ch &= 0x7F  # CP/M 2.2 masks the parity bit of each key
+            if ch == CR:
+                break
+            if ch == BS:
                 if line:
                     line.pop()
                     for b in b"\b \b":
                         self.write(b)
-            elif ch in (0x15, 0x18):  # ^U / ^X: cancel the line so far
+            elif ch == DEL:  # rubout: CP/M 2.2 removes the last character and echoes it
+                if line:
+                    self._echo(line.pop())
+            elif ch == 0x15:  # ^U: cancel the line so far, '#' and a new line
                 line.clear()
                 self.write(ord("#"))
                 self.write(CR)
                 self.write(LF)
+            elif ch == 0x18:  # ^X: back over the whole line and start again
+                for c in line:
+                    for _ in range(2 if c < 0x20 and c != 0x09 else 1):
+                        for b in b"\b \b":
+                            self.write(b)
+                line.clear()
             elif len(line) < max_len:
                 line.append(ch)
                 self._echo(ch)
@@ -157,6 +206,7 @@ class TerminalConsole:
         self._translator = EscapeTranslator() if translate else None
         self._line = bytearray()  # what the program printed since the last CR/LF: its prompt
         self.at_eof = False
+        self.output_failed: OSError | None = None
         self._enter_raw()
 
     def _enter_raw(self) -> None:
@@ -195,9 +245,9 @@ class TerminalConsole:
 
     def flush(self) -> None:
         if self._buf:
-            self._out.write(bytes(self._buf))
-            self._out.flush()
+            data = bytes(self._buf)
             self._buf.clear()
+            _write_out(self, data)
 
     # -- input -------------------------------------------------------------
     def _take(self, ch: int) -> int:

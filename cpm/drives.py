@@ -9,6 +9,7 @@ or symlinks leading out).  Knows nothing of FCB memory layout or the BDOS.
 from __future__ import annotations
 
 import os
+import stat
 from pathlib import Path
 
 from .fcb import RECORD_SIZE, NameError83, fcb_name_to_host, host_to_fcb_name, name_matches
@@ -105,7 +106,14 @@ class Drive:
         return (self.size_bytes(host) + RECORD_SIZE - 1) // RECORD_SIZE
 
     def is_read_only(self, host: str) -> bool:
-        return not os.access(self.root / host, os.W_OK)
+        """No write permission: os.access for ordinary users, and the mode bits too, since
+        os.access always allows root (a chmod a-w file is read-only for root as well)."""
+        path = self.root / host
+        try:
+            mode = os.stat(path).st_mode
+        except OSError:
+            return False
+        return not mode & (stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH) or not os.access(path, os.W_OK)
 
     def read_record(self, host: str, record: int) -> bytes | None:
         """128 bytes of record `record`, 1Ah-padded; None past end of file."""

@@ -69,8 +69,10 @@ def build_command(args: list[str]) -> tuple[bytes, bytes, bytes]:
     upper-cased and joined by single spaces, with a leading space; at most 127
     characters.  The first two arguments are parsed into FCBs at 005Ch/006Ch.
     """
-    words = [a.upper().encode("latin-1", "replace") for a in args]
-    tail = b"".join(b" " + w for w in words)[:127]
+    tail = b"".join(b" " + a.upper().encode("latin-1", "replace") for a in args)[:127]
+    # CCP parses the FCBs from the command line it has, not from shell words: an argument
+    # with blanks in it (`PROG "a b"`) gives two names, as typing it at A> would
+    words = [w for w in tail.split(b" ") if w]
     blank = ParsedName(0, b" " * 11)
     p1 = parse_filespec(words[0]) if len(words) > 0 else blank
     p2 = parse_filespec(words[1]) if len(words) > 1 else blank

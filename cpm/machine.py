@@ -21,7 +21,7 @@ from typing import Any, BinaryIO
 from . import layout as L
 from .bdos import BDOS, BDOS_NAMES, UnknownFunction, WarmBoot
 from .bios import BIOS
-from .console import EndOfInput, UserQuit
+from .console import EndOfInput, OutputFailed, UserQuit
 from .drives import Drive
 from .fcb import build_command
 
@@ -30,6 +30,8 @@ EXIT_USAGE = 1
 EXIT_EMULATION = 2
 EXIT_VERIFY = 3
 EXIT_BUDGET = 4
+EXIT_OUTPUT = 5          # stdout could not be written (disk full, I/O error)
+EXIT_BROKEN_PIPE = 141   # stdout was closed (e.g. `| head`): 128 + SIGPIPE, as shells report it
 EXIT_INTERRUPTED = 130
 
 
@@ -221,6 +223,8 @@ class CPMMachine:
             self.on_note(text)
 
     on_note = None
+    IDLE_WALL = 0.05   # seconds of host time between output flushes, at most
+    MAX_LAG = 0.25     # seconds the --mhz throttle may fall behind before it stops catching up
 
     def trace_bdos(self, fn: int, caller: int, result: int) -> None:
         cpu = self.cpu
@@ -237,13 +241,40 @@ class CPMMachine:
         start_i = cpu.instructions
         wall0 = time.perf_counter()
         status, message = EXIT_OK, ""
+        # Every slice of emulated time (10 ms at --mhz, else 20M T-states) or IDLE_WALL seconds of
+        # host time, whichever comes first, output is flushed and the --mhz throttle sleeps.  The
+        # check runs after every BDOS/BIOS trap too: each trap restarts cpu.run, and a program
+        # calling the BDOS often would otherwise never reach the end of a slice.
         slice_t = int(self.mhz * 1e6 / 100) if self.mhz else 20_000_000
         bios_lo, bios_hi = L.BIOS_STUBS, L.BIOS_STUBS + L.BIOS_ENTRIES
+        clock = time.perf_counter
+        next_idle_t = start_t + slice_t
+        next_idle_wall = wall0 + self.IDLE_WALL
+        throttle_t, throttle_wall = start_t, wall0   # the throttle's reference point
+        mhz = self.mhz
+
+        def idle() -> None:
+            nonlocal next_idle_t, next_idle_wall, throttle_t, throttle_wall
+            self.console.idle()
+            now = clock()
+            if mhz:
+                ahead = (cpu.tstates - throttle_t) / (mhz * 1e6) - (now - throttle_wall)
+                if ahead > 0:
+                    time.sleep(ahead)
+                    now = clock()
+                elif ahead < -self.MAX_LAG:
+                    # far behind (the program waited for input, or the host is slow): start
+                    # afresh instead of running flat out to catch up
+                    throttle_t, throttle_wall = cpu.tstates, now
+            next_idle_t = cpu.tstates + slice_t
+            next_idle_wall = now + self.IDLE_WALL
+
+        output_error = None
         try:
             self._notify("on_start", self)
             self._notify("on_command_tail", self.command_tail)
             while True:
-                budget = slice_t
+                budget = max(next_idle_t - cpu.tstates, 1)
                 if self.max_tstates is not None:
                     left = self.max_tstates - (cpu.tstates - start_t)
                     if left <= 0:
@@ -262,15 +293,13 @@ class CPMMachine:
                         raise RunAborted(f"unexpected stop at {pc:04X}h", EXIT_EMULATION)
                     cpu.pc = cpu.pop()      # the RET that is at the trap address
                     cpu.tstates += 10
+                    if cpu.tstates >= next_idle_t or clock() >= next_idle_wall:
+                        idle()
                 elif reason == STOP_HALT:
                     raise RunAborted(f"the CPU halted at {(cpu.pc - 1) & 0xFFFF:04X}h with no "
                                      "interrupt to wake it (this CP/M machine has none)", EXIT_EMULATION)
                 else:
-                    self.console.idle()
-                    if self.mhz:
-                        ahead = (cpu.tstates - start_t) / (self.mhz * 1e6) - (time.perf_counter() - wall0)
-                        if ahead > 0:
-                            time.sleep(ahead)
+                    idle()
         except WarmBoot as wb:
             message = str(wb.args[0]) if wb.args else ""
         except EndOfInput as eoi:
@@ -279,14 +308,22 @@ class CPMMachine:
             status, message = EXIT_EMULATION, str(err)
         except RunAborted as err:
             status, message = err.exit_status, err.message
+        except OutputFailed as err:
+            output_error = err
         except UserQuit:
             status, message = EXIT_INTERRUPTED, "stopped: Ctrl-C pressed twice"
         except KeyboardInterrupt:
             status, message = EXIT_INTERRUPTED, "stopped by Ctrl-C"
         finally:
-            self.console.flush()
+            try:
+                self.console.flush()
+            except OutputFailed as err:
+                output_error = output_error or err
             for drive in self.drives.values():
                 drive.close_all()
+        if output_error is not None and status in (EXIT_OK, EXIT_INTERRUPTED):
+            status = EXIT_BROKEN_PIPE if output_error.broken_pipe else EXIT_OUTPUT
+            message = str(output_error)
         try:
             self._notify("on_exit", self)
         except RunAborted as err:

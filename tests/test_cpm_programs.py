@@ -435,3 +435,380 @@ def test_core_cache_is_found_once_the_core_has_run():
     from cpm.machine import make_cpu
     make_cpu().step()
     assert cli._core_cache_exists()
+
+
+# -- regressions from the audit ------------------------------------------------------------
+FCB_CALL = """
+        org 100h
+        ld c,{fn}
+        ld de,fcb1
+        call sys
+        call hex8
+        ret
+"""
+
+SET_RO_THEN = """
+        org 100h
+        ld a,(fcb1+9)           ; t1' = R/O, set with BDOS 30
+        or 80h
+        ld (fcb1+9),a
+        ld c,30
+        ld de,fcb1
+        call sys
+        call hex8
+        ld a,(fcb1+9)
+        and 7Fh
+        ld (fcb1+9),a
+        ld c,{fn}
+        ld de,fcb1
+        call sys
+        call hex8               ; not reached: the BDOS error warm-boots
+        ret
+"""
+
+PROTECT_DISK_THEN = """
+        org 100h
+        ld c,28                 ; write-protect the current disk
+        call sys
+        ld c,{fn}
+        ld de,fcb1
+        call sys
+        call hex8               ; not reached
+        ret
+"""
+
+
+@pytest.mark.parametrize("fn", [19, 23])
+def test_delete_and_rename_of_a_file_with_the_ro_attribute_is_a_bdos_error(tmp_path, fn):
+    (tmp_path / "KEEP.TXT").write_bytes(b"keep")
+    out, res = run(build_source(SET_RO_THEN.format(fn=fn)), {"A": tmp_path}, args=["keep.txt", "gone.txt"])
+    assert out == b"00"
+    assert res.exit_status == 0 and res.message.startswith("Bdos Err On A: File R/O")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["KEEP.TXT"]
+
+
+@pytest.mark.parametrize("fn", [19, 23, 22, 30])
+def test_changing_a_write_protected_disk_is_a_bdos_error(tmp_path, fn):
+    (tmp_path / "KEEP.TXT").write_bytes(b"keep")
+    out, res = run(build_source(PROTECT_DISK_THEN.format(fn=fn)), {"A": tmp_path}, args=["keep.txt", "gone.txt"])
+    assert out == b""
+    assert res.exit_status == 0 and res.message.startswith("Bdos Err On A: R/O")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["KEEP.TXT"]
+    assert (tmp_path / "KEEP.TXT").read_bytes() == b"keep"
+
+
+@pytest.mark.parametrize("fn", [19, 23, 22])
+def test_host_file_without_write_permission_is_read_only_even_for_root(tmp_path, fn):
+    keep = tmp_path / "KEEP.TXT"
+    keep.write_bytes(b"keep")
+    keep.chmod(0o444)
+    try:
+        out, res = run(build_source(FCB_CALL.format(fn=fn)), {"A": tmp_path}, args=["keep.txt", "gone.txt"])
+        assert out == b""
+        assert res.message.startswith("Bdos Err On A: File R/O")
+        assert sorted(p.name for p in tmp_path.iterdir()) == ["KEEP.TXT"]
+        assert keep.read_bytes() == b"keep"
+    finally:
+        keep.chmod(0o644)
+
+
+WRITE_SEQ_AND_RANDOM = """
+        org 100h
+        ld c,15
+        ld de,fcb1
+        call sys
+        call hex8
+        ld c,{fn}
+        ld de,fcb1
+        call sys
+        call hex8
+        ret
+"""
+
+
+@pytest.mark.parametrize("fn", [21, 34])
+def test_write_that_the_drive_cannot_do_is_not_reported_as_success(tmp_path, monkeypatch, fn):
+    from cpm.drives import Drive
+    (tmp_path / "F.TXT").write_bytes(b"f" * 128)
+    monkeypatch.setattr(Drive, "write_record", lambda self, host, record, data, zero_fill=True: False)
+    out, res = run(build_source(WRITE_SEQ_AND_RANDOM.format(fn=fn)), {"A": tmp_path}, args=["f.txt"])
+    assert out == b"00" and "File R/O" in res.message  # before: "0000", success
+
+
+@pytest.mark.parametrize("fn", [21, 34])
+def test_write_on_a_full_host_disk_returns_disk_full(tmp_path, monkeypatch, fn):
+    import errno
+    from cpm.drives import Drive
+    (tmp_path / "F.TXT").write_bytes(b"f" * 128)
+
+    def full(self, host, record, data, zero_fill=True):
+        raise OSError(errno.ENOSPC, "No space left on device")
+    monkeypatch.setattr(Drive, "write_record", full)
+    out, res = run(build_source(WRITE_SEQ_AND_RANDOM.format(fn=fn)), {"A": tmp_path}, args=["f.txt"])
+    assert out == b"0002" and res.exit_status == 0
+
+
+S2_GARBAGE = """
+        org 100h
+        ld a,1
+        ld (fcb1+14),a          ; S2 left over from earlier use
+        ld c,15
+        ld de,fcb1
+        call sys
+        call hex8               ; open: CP/M 2.2 clears S2 and opens
+        ld a,1
+        ld (fcb1+14),a
+        ld c,17
+        ld de,fcb1
+        call sys
+        call hex8               ; search first clears S2 too
+        ld a,1
+        ld (fcb1+14),a
+        ld c,22
+        ld de,fcb1
+        call sys
+        call hex8               ; make: a fresh file, from record 0
+        ld c,21
+        ld de,fcb1
+        call sys
+        call hex8
+        ld c,16
+        ld de,fcb1
+        call sys
+        ret
+"""
+
+
+def test_open_search_and_make_clear_fcb_s2_as_cp_m_2_2_does(tmp_path):
+    (tmp_path / "SMALL.TXT").write_bytes(b"s" * 300)
+    out, res = run(build_source(S2_GARBAGE), {"A": tmp_path}, args=["small.txt"])
+    assert out == b"00000000"
+    assert (tmp_path / "SMALL.TXT").stat().st_size == 128
+
+
+class IdleRecorder(PipedConsole):
+    """A piped console noting how much output had reached stdout at each idle()."""
+
+    def __init__(self, *a):
+        super().__init__(*a)
+        self.idles = []
+
+    def idle(self):
+        super().idle()
+        self.idles.append(self._out.getvalue())
+
+
+BDOS_HEAVY = """
+        org 100h
+        ld de,msg
+        ld c,9
+        call sys
+        ld hl,{count}
+lp:     ld c,12
+        call sys
+        dec hl
+        ld a,h
+        or l
+        jr nz,lp
+        ld a,'!'
+        call putc
+        ret
+msg:    db 'working$'
+"""
+
+
+def test_output_is_flushed_while_a_program_keeps_calling_the_bdos(tmp_path):
+    out = io.BytesIO()
+    console = IdleRecorder(io.BytesIO(b""), out)
+    machine = CPMMachine(drives={"A": tmp_path}, console=console)
+    machine.load(build_source(BDOS_HEAVY.format(count=60000)), [])
+    machine.run()
+    assert out.getvalue() == b"working!"
+    assert b"working" in console.idles  # shown while the program still ran (before: only at the end)
+
+
+def test_mhz_throttle_holds_for_a_program_calling_the_bdos_constantly(tmp_path):
+    _, res = run(build_source(BDOS_HEAVY.format(count=30000)), {"A": tmp_path}, mhz=4)
+    # 30000 BDOS calls of about 60 T-states: 1.8M T-states, 0.45 s at 4 MHz (before: unthrottled)
+    assert res.emulated_mhz <= 4.3
+    assert res.wall_seconds >= 0.95 * res.tstates / 4e6
+
+
+PRESS_ANY_KEY = """
+        org 100h
+        ld de,msg
+        ld c,9
+        call sys
+lp:     ld c,11
+        call sys
+        or a
+        jr nz,got
+        ld b,200
+dl:     djnz dl                 ; about 2600 T-states between polls
+        jr lp
+got:    ld c,1
+        call sys
+        call hex8
+        ret
+msg:    db 'press a key$'
+"""
+
+
+def test_press_any_key_loop_with_a_delay_ends_cleanly_at_end_of_input(tmp_path):
+    out, res = run(build_source(PRESS_ANY_KEY), {"A": tmp_path}, max_tstates=200_000_000)
+    assert out == b"press a key"
+    assert res.exit_status == 0 and "end of input" in res.message  # before: budget exhausted
+
+
+def test_press_any_key_loop_with_a_delay_gets_its_key_from_the_pipe(tmp_path):
+    out, res = run(build_source(PRESS_ANY_KEY), {"A": tmp_path}, stdin=b"x", max_tstates=200_000_000)
+    assert out == b"press a keyx78" and res.exit_status == 0
+
+
+SKIP_COUNTDOWN = """
+        org 100h
+        ld de,{count}           ; "press a key to skip" countdown
+cd:     ld c,11
+        call sys
+        or a
+        jr nz,key
+        dec de
+        ld a,d
+        or e
+        jr nz,cd
+        jr ask
+key:    ld a,'K'
+        call putc
+ask:    ld de,buf
+        ld c,10
+        call sys
+        ld a,(buf+1)
+        call hex8
+        ret
+buf:    db 20
+        ds 22
+"""
+
+
+@pytest.mark.parametrize("count", [15000, 65535])
+def test_countdown_polling_status_never_eats_piped_type_ahead(tmp_path, count):
+    out, res = run(build_source(SKIP_COUNTDOWN.format(count=count)), {"A": tmp_path}, stdin=b"hello\n")
+    assert out == b"hello\r05"  # before: 'K', the key reported after 10,000 polls
+    assert res.exit_status == 0
+
+
+SPINNER_AFTER_EOF = """
+        org 100h
+lp:     ld e,0FFh
+        ld c,6
+        call sys
+        or a
+        jr nz,lp
+        ld b,250
+dl:     djnz dl
+        ld c,11                 ; status and direct input, spaced out, a little output
+        call sys
+        jr lp
+"""
+
+
+def test_loose_polling_of_bdos_6_and_11_ends_at_end_of_input(tmp_path):
+    out, res = run(build_source(SPINNER_AFTER_EOF), {"A": tmp_path}, stdin=b"ab", max_tstates=300_000_000)
+    assert res.exit_status == 0 and "end of input" in res.message
+
+
+def test_bdos_6_fd_and_fe_are_output_in_cp_m_2_2(tmp_path):
+    src = """
+        org 100h
+        ld e,0FDh
+        ld c,6
+        call sys
+        ld e,0FEh
+        ld c,6
+        call sys
+        ld e,'.'
+        ld c,6
+        call sys
+        ret
+"""
+    out, res = run(build_source(src), {"A": tmp_path}, stdin=b"k")
+    assert out == b"\xfd\xfe." and res.exit_status == 0
+
+
+def test_bdos_32_keeps_five_bits_of_the_user_number(tmp_path):
+    src = """
+        org 100h
+        ld e,17
+        ld c,32
+        call sys
+        ld e,0FFh
+        ld c,32
+        call sys
+        call hex8
+        ld e,35
+        ld c,32
+        call sys
+        ld e,0FFh
+        ld c,32
+        call sys
+        call hex8
+        ret
+"""
+    out, res = run(build_source(src), {"A": tmp_path})
+    assert out == b"1103"
+
+
+def test_bdos_10_masks_bit_7_and_rubout_echoes_the_deleted_character(tmp_path):
+    src = """
+        org 100h
+        ld de,buf
+        ld c,10
+        call sys
+        ld a,(buf+1)
+        call hex8
+        ld a,(buf+2)
+        call hex8
+        ld a,(buf+3)
+        call hex8
+        ret
+buf:    db 20
+        ds 22
+"""
+    out, res = run(build_source(src), {"A": tmp_path}, stdin=b"\xc1bx\x7fc\n")
+    assert out == b"Abxxc\r034162"  # "Abc": A with bit 7 cleared, x rubbed out (and echoed)
+
+
+PRINTS_FOREVER = """
+        org 100h
+lp:     ld a,'x'
+        call putc
+        jr lp
+"""
+
+
+def test_cli_stops_with_141_when_stdout_is_closed(repo_root, tmp_path):
+    (tmp_path / "FOREVER.COM").write_bytes(build_source(PRINTS_FOREVER))
+    proc = subprocess.Popen([sys.executable, "-m", "z80emu", "FOREVER.COM"], cwd=tmp_path,
+                            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            env={**os.environ, "PYTHONPATH": str(repo_root)})
+    assert proc.stdout.read(10) == b"x" * 10
+    proc.stdout.close()  # like `| head -c 10`
+    try:
+        status = proc.wait(timeout=120)  # before: it never ended
+    finally:
+        proc.kill()
+    err = proc.stderr.read()
+    assert status == 141
+    assert err.decode().strip().splitlines() == ["z80emu: output closed (broken pipe): the run was stopped"]
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full")
+def test_cli_output_on_a_full_disk_is_one_line_and_status_5(repo_root, tmp_path):
+    (tmp_path / "HELLO.COM").write_bytes(build("hello"))
+    with open("/dev/full", "wb") as full:
+        res = subprocess.run([sys.executable, "-m", "z80emu", "HELLO.COM"], cwd=tmp_path, stdout=full,
+                             stdin=subprocess.DEVNULL, stderr=subprocess.PIPE, timeout=120,
+                             env={**os.environ, "PYTHONPATH": str(repo_root)})
+    assert res.returncode == 5
+    assert res.stderr.decode().strip().splitlines() == [
+        "z80emu: cannot write the output (No space left on device): the run was stopped"]

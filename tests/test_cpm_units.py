@@ -209,3 +209,17 @@ def test_cli_bad_drive_option_is_a_usage_error(repo_root, tmp_path):
     res = run_cli("--drive", "B=/no/such/folder", str(com), cwd=repo_root)
     assert res.returncode == 1
     assert "does not exist" in res.stderr.decode()
+
+
+def test_fcbs_are_parsed_from_the_command_tail_like_ccp():
+    # one shell word with a blank in it (`PROG "a b"`) is two names on the CP/M command line
+    tail, fcb1, fcb2 = build_command(["a b"])
+    assert tail == b"\x04 A B"
+    assert fcb1[1:12] == b"A          " and fcb2[1:12] == b"B          "
+
+
+def test_piped_read_line_ctrl_x_backs_over_the_line():
+    con, out = piped(b"ab\x18cd\n")
+    assert con.read_line(10) == b"cd"
+    con.flush()
+    assert out.getvalue() == b"ab\b \b\b \bcd\r"

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -34,7 +35,9 @@ exit status:
   2    emulation error: unknown BDOS function (see --lenient), CPU halted for good
   3    model verification mismatch (a printed character differs from the reference)
   4    the --max-tstates budget was exhausted
+  5    the output could not be written (e.g. stdout on a full disk)
   130  stopped by Ctrl-C
+  141  stdout was closed before the program ended (e.g. piped into `head`)
 """
 
 
@@ -174,12 +177,29 @@ def _make_verifier(args, com_path: Path):
     return verify.Verifier(model_path, com_path)
 
 
+def _silence_stdout() -> None:
+    """stdout failed: point it at /dev/null so that Python's own flush at exit stays quiet."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError, AttributeError):
+        pass
+
+
 def main(argv: list[str] | None = None) -> int:
     try:
         return _main(argv)
     except KeyboardInterrupt:  # e.g. Ctrl-C while Python is still starting up
         _error("stopped by Ctrl-C")
         return 130
+    except OSError as err:  # writing stdout failed outside the run (the run reports its own)
+        _silence_stdout()
+        if isinstance(err, BrokenPipeError):
+            _error("output closed (broken pipe)")
+            return 141
+        _error(f"cannot write the output ({err.strerror or err})")
+        return 5
 
 
 def _main(argv: list[str] | None) -> int:
@@ -187,7 +207,7 @@ def _main(argv: list[str] | None) -> int:
     args = parser.parse_args(argv)
     com_path = _find_program(args.program)
 
-    from cpm.console import PipedConsole, TerminalConsole
+    from cpm.console import OutputFailed, PipedConsole, TerminalConsole
     from cpm.machine import EXIT_USAGE, CPMMachine, ProgramError, RunAborted, read_program
 
     try:
@@ -247,15 +267,23 @@ def _main(argv: list[str] | None) -> int:
         try:
             result = machine.run()
         except Exception as err:  # a bug of ours: one line, not a traceback
-            console.flush()
+            try:
+                console.flush()
+            except OutputFailed:
+                pass
             _error(f"internal error at PC={machine.cpu.pc:04X}h: {type(err).__name__}: {err} "
                    "(please report it with --trace-bdos output)")
             return 2
     finally:
         if console is not None:
-            console.close()
+            try:
+                console.close()
+            except OutputFailed:
+                pass  # the run has reported it
         if trace is not None and trace is not sys.stderr:
             trace.close()
+    if console.output_failed is not None:
+        _silence_stdout()
 
     if interactive and result.message:
         sys.stdout.buffer.write(b"\r\n")

@@ -45,7 +45,7 @@
         ld b,4
         call dump
         call crlf
-; read-only vector: write-protect B:, then making a file there fails
+; read-only vector: write-protect B: (making a file there is tried at the end)
         ld c,28
         call sys
         ld c,29
@@ -54,12 +54,6 @@
         call puts
         call hex16
         call space
-        ld hl,fcb
-        ld de,n_new
-        call setname
-        ld c,22
-        ld hl,m_make
-        call fcbcall            ; FF: B: is read-only
         ld de,2                 ; reset drive B: clears its R/O bit
         ld c,37
         call sys
@@ -124,6 +118,20 @@
         ld de,m_rc
         call label              ; 5000 bytes = 40 records = 28h
         call crlf
+; write-protect B: again: making a file there is a BDOS error, "Bdos Err On B: R/O",
+; and CP/M 2.2 warm-boots (nothing after this runs)
+        ld c,28
+        call sys
+        ld de,m_make
+        call puts
+        ld hl,fcb
+        ld de,n_new
+        call setname
+        ld de,fcb
+        ld c,22
+        call sys
+        ld de,m_alive           ; not reached
+        call puts
         ld c,0
         jp bdos
 
@@ -137,6 +145,7 @@ m_dpb:  db 'dpb: $'
 m_alv:  db 'alv: $'
 m_ro:   db 'ro=$'
 m_make: db 'make=$'
+m_alive: db ' still running$'
 m_user: db 'user=$'
 m_drv:  db 'drive/user=$'
 m_attr: db 'attr=$'
