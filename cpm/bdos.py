@@ -242,8 +242,10 @@ class BDOS:
         return 0
 
     def f6(self, de):
-        # CP/M 2.2: E=FFh is input (the next key or 00h); any other E, FEh and FDh included
-        # (status and blocking input are CP/M 3 additions), is output of the byte E
+        # E=FFh: the next key or 00h (CP/M 2.2).  E=FEh (status) and E=FDh (wait for a key)
+        # are CP/M 3's, kept because ../shared/spec/CONSOLE.md counts FDh among the calls
+        # that read; a 2.2 program would print those two bytes, which no terminal shows.
+        # Any other E is output of that byte.
         e = de & 0xFF
         console = self.m.console
         if e == 0xFF:
@@ -253,6 +255,11 @@ class BDOS:
                 return 0
             self.activity()
             return ch
+        if e == 0xFE:
+            return self.f11(de)
+        if e == 0xFD:
+            self.activity()
+            return console.read_key()
         self.output_seen()
         self.m.notify_output(e)
         console.write(e)
