@@ -52,7 +52,7 @@ class TrainConfig:
     shifts: list[int] | None = None          # default: 2 for every layer (format v1)
     epochs: int = 150
     batch_size: int = 128
-    lr: float = 0.01
+    lr: float = 0.02                          # measured: 0.01 kept tinychat at 97.9%, 0.02 gives 99.3%
     sparsity: float = 0.65                    # target fraction of zero weights
     quant_ramp: float = 0.2                   # fraction of epochs to reach full quantization
     logit_scale: float = 0.25                 # softmax temperature on integer logits
