@@ -75,8 +75,9 @@ class BDOS:
         # the current wait: polls that found no key, with no input read, little output and no
         # other BDOS/BIOS call since it began (see poll_missed)
         self.wait_polls = 0
-        self.wait_start = 0
         self.wait_output = 0
+        self.wait_memory = None  # the TPA as it was at the start of the memory window
+        self.waiting = False     # the window passed with memory unchanged: a wait loop
         self.key_offered = False
 
     # -- helpers -------------------------------------------------------------
@@ -136,15 +137,16 @@ class BDOS:
             self._show(ch)
 
     # A program is "waiting for a key" when it has done nothing but poll the console (BDOS 11,
-    # BIOS CONST, BDOS 6 FFh finding nothing) for WAIT_POLLS polls or WAIT_TSTATES T-states,
-    # with no input read, at most WAIT_OUTPUT bytes of output and no other BDOS/BIOS call.
-    # 100,000 polls is more than any 16-bit countdown ("press a key to skip") makes, and
-    # 50M T-states (12.5 s of a 4 MHz Z80) is longer than programs compute silently between
-    # ^C checks in practice.  Both are counted in emulated time, so piped runs stay
+    # BIOS CONST, BDOS 6 FFh finding nothing) for WAIT_POLLS polls, with no input read, at most
+    # WAIT_OUTPUT bytes of output, no other BDOS/BIOS call, and not one byte of memory changed
+    # over the last WAIT_WINDOW polls.  70,000 polls is more than any 16-bit countdown ("press
+    # a key to skip") makes; the memory rule tells a wait loop from work that checks for ^C
+    # between steps (an interpreter's loop variable, a counter pushed on the stack), however
+    # long that work runs.  All of it counts emulated events, so piped runs stay
     # deterministic.  With piped input left, the careful typist of CONSOLE.md types the next
     # key then (status reports it); at end of input the run ends cleanly.
-    WAIT_POLLS = 100_000
-    WAIT_TSTATES = 50_000_000
+    WAIT_POLLS = 70_000
+    WAIT_WINDOW = 10_000
     WAIT_OUTPUT = 256
 
     def activity(self) -> None:
@@ -167,9 +169,17 @@ class BDOS:
         self.poll_streak = self.poll_streak + 1 if now - self._last_poll < 1000 else 1
         self._last_poll = now
         if self.wait_polls == 0:
-            self.wait_start = now
             self.wait_output = 0
+            self.wait_memory = None
+            self.waiting = False
         self.wait_polls += 1
+        if (self.wait_polls >= self.WAIT_POLLS - self.WAIT_WINDOW
+                and self.wait_polls % self.WAIT_WINDOW == 0 and not self.waiting):
+            mem = self.m.cpu.mem
+            if self.wait_memory is not None and np.array_equal(mem, self.wait_memory):
+                self.waiting = True
+            else:  # the program still changes memory: it works between polls; watch again
+                self.wait_memory = mem.copy()
         console = self.m.console
         if console.interactive:
             if self.poll_streak > 1000:
@@ -178,8 +188,7 @@ class BDOS:
             raise WarmBoot("end of input while the program kept polling for a key")
 
     def waiting_for_key(self) -> bool:
-        return (self.wait_polls >= self.WAIT_POLLS
-                or self.m.cpu.tstates - self.wait_start >= self.WAIT_TSTATES)
+        return self.wait_polls > 0 and self.waiting
 
     def piped_key_ready(self) -> bool:
         """Piped status: 00h while the program may be checking for ^C during work; once it has

@@ -697,6 +697,36 @@ def test_countdown_polling_status_never_eats_piped_type_ahead(tmp_path, count):
     assert res.exit_status == 0
 
 
+LONG_WORK_WITH_CTRL_C_CHECKS = """
+        org 100h
+        ld hl,0
+work:   ld (count),hl           ; work that changes memory, like an interpreter's loop
+        ld b,40                 ; variable, with a ^C check between steps
+delay:  djnz delay
+        ld c,11
+        call sys
+        ld hl,(count)
+        inc hl
+        ld a,h
+        or l
+        jr nz,work              ; 65,536 steps
+        ld a,(rounds)
+        dec a
+        ld (rounds),a
+        jr nz,work              ; twice: 131,072 checks, about 80M T-states
+        ld a,'D'
+        call putc
+        ret
+count:  dw 0
+rounds: db 2
+"""
+
+
+def test_long_work_checking_for_ctrl_c_after_end_of_input_runs_to_its_end(tmp_path):
+    out, res = run(build_source(LONG_WORK_WITH_CTRL_C_CHECKS), {"A": tmp_path}, stdin=b"")
+    assert out == b"D" and res.exit_status == 0 and res.message == ""
+
+
 SPINNER_AFTER_EOF = """
         org 100h
 lp:     ld e,0FFh
