@@ -98,8 +98,18 @@ def read_program(path: Path | str) -> bytes:
         raise ProgramError(f"{path}: is a folder, not a .COM file") from None
     except OSError as err:
         raise ProgramError(f"{path}: cannot read it ({err.strerror})") from None
+    # files a user may pick by mistake; a .COM has no header, so only these are told apart
+    if data[:4] == b"PK\x03\x04":
+        raise ProgramError(f"{path}: a zip archive (a model .npz?), not a CP/M program; "
+                           f"run the .COM built from it")
+    if path.suffix.lower() in NOT_PROGRAMS:
+        raise ProgramError(f"{path}: {NOT_PROGRAMS[path.suffix.lower()]}, not a CP/M program (.COM)")
     check_program(data, str(path))
     return data
+
+
+NOT_PROGRAMS = {".npz": "a model file", ".txt": "a text file", ".asm": "assembly source "
+                "(assemble it with python -m z80emu.asm)", ".lst": "a listing", ".sym": "a symbol file"}
 
 
 def make_cpu():

@@ -129,7 +129,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help=f"fraction of the epochs over which weights move from float to "
                         f"2-bit (default {defaults.quant_ramp})")
     p.add_argument("--lr", type=_learning_rate, default=defaults.lr, help=f"learning rate (default {defaults.lr})")
-    p.add_argument("--batch-size", type=_positive, default=defaults.batch_size)
+    p.add_argument("--batch-size", type=_positive, default=defaults.batch_size,
+                   help=f"steps per gradient update (default {defaults.batch_size})")
     p.add_argument("--seed", type=int, default=defaults.seed, help="random seed (default 1)")
     p.add_argument("--heldout", type=Path,
                    help="held-out pairs to report (default: hold out --holdout of the queries)")
@@ -261,7 +262,7 @@ def _same_file(a: Path, b: Path | None) -> bool:
 
 
 def cmd_train(args) -> int:
-    from model.data import load_pairs
+    from model.data import data_topic, load_pairs
     from model.evaluate import evaluate
     from model.reference import effective_macs
     from model.train import TrainConfig, TrainingInterrupted, train
@@ -293,8 +294,9 @@ def cmd_train(args) -> int:
         print(f"error: --shifts: {exc}", file=sys.stderr)
         return 1
     try:
+        topic = data_topic(args.data)  # a guess game's object: `build` makes the game of it
         model, scores = train(pairs, config, args.output, heldout, resume=args.resume,
-                              source=str(args.data))
+                              source=str(args.data), metadata={"topic": topic} if topic else None)
     except TrainingInterrupted:
         print(f"interrupted; best model so far saved to {args.output}", file=sys.stderr)
         return 130
@@ -334,6 +336,10 @@ def cmd_eval(args) -> int:
 def cmd_chat(args) -> int:
     from model.reference import generate, load_model, trace
     model = load_model(args.model)
+    try:
+        import readline  # noqa: F401  (line editing and history for input() at a terminal)
+    except ImportError:
+        pass
     print(f"{args.model}: layers {model.layer_sizes}, charset {model.charset[:-1]!r}. "
           "Empty line or Ctrl-D quits.")
     while True:

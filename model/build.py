@@ -173,7 +173,7 @@ def generate_source(model, plans, topic: str | None, name: str) -> str:
     l1_sparse = plans[0].kind == lay.SPARSE
     engine = preprocess(ENGINE_SOURCE.read_text(),
                         {"GUESS": bool(topic), "L1_SPARSE": l1_sparse, "L1_DENSE": not l1_sparse})
-    title = "GUESS: 20 questions. I have an object in mind." if topic else "TINYCHAT"
+    title = f"{name}: 20 questions. I have an object in mind." if topic else name
     data = _text_db("msg_banner", f"{title} ({sizes} model). Type ! to quit.\r\n")
     if topic:
         data += _text_db("msg_over", "20 questions and no WIN. I was thinking of: ")
@@ -226,7 +226,8 @@ def build(model_path, com_path, budget: int = COM_BUDGET, force: str | None = No
             raise BuildError(f"{model_path}: the program needs {len(asm.binary)} bytes, "
                              f"more than the {budget}-byte budget, even with dense layers")
         max(sparse, key=lambda p: p.sparse_bytes - p.dense_bytes).kind = lay.DENSE
-    com_path.parent.mkdir(parents=True, exist_ok=True)
+    if not com_path.parent.is_dir():
+        raise BuildError(f"{com_path}: folder {com_path.parent} does not exist")
     com_path.write_bytes(asm.binary)
     com_path.with_suffix(".lst").write_text(asm.listing)
     com_path.with_suffix(".sym").write_text(asm.symbol_text)
@@ -296,10 +297,9 @@ def rom_topic(npz: Path) -> str | None:
         topic = guess_topic(npz, load_model(npz).metadata)
     except ModelFileError as exc:
         raise BuildError(str(exc)) from None
-    data = npz.parent / f"{npz.stem.lower()}.txt"
-    if topic is None and npz.stem.upper() == "GUESS" and data.exists():
-        m = re.search(r"secret object: *([\w -]+?) *[(\n]", data.read_text(errors="replace"))
-        topic = m.group(1) if m else None
+    if topic is None and npz.stem.upper() == "GUESS":
+        from model.data import data_topic
+        topic = data_topic(npz.parent / f"{npz.stem.lower()}.txt")
     return topic
 
 

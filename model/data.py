@@ -7,6 +7,7 @@ conflicting answers.  Does not know about models or training.
 """
 from __future__ import annotations
 
+import re
 import sys
 from collections import Counter, defaultdict
 from dataclasses import dataclass
@@ -103,6 +104,18 @@ def check_trainable(pairs: Sequence[Pair], source: str = "<data>") -> str:
                         f"prints at most {MAX_CHARSET - 1} (fewer punctuation marks, or fold "
                         "digits into words)")
     return charset
+
+
+def data_topic(path: str | Path) -> str | None:
+    """The secret object a 20 Questions data file names in its header
+    (`# 20 Questions, secret object: cat ...`, as `python -m model data guess` writes)."""
+    try:
+        with Path(path).open(encoding="utf-8", errors="replace") as fh:
+            head = "".join(line for _, line in zip(range(5), fh) if line.startswith("#"))
+    except OSError:
+        return None
+    m = re.search(r"secret object: *([\w -]+?) *[(\n]", head)
+    return m.group(1) if m else None
 
 
 def query_key(query: str) -> str:

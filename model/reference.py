@@ -145,6 +145,9 @@ def load_model(path: str | Path) -> IntModel:
         biases.append(_as_int(b, f"fc{k}_bias", path, np.int16))
         k += 1
     if not weights:
+        if "_meta" in data and "w0" in data:
+            raise ModelFileError(f"{path}: a training checkpoint, not a model; use the .npz "
+                                 "that `train -o` wrote")
         raise ModelFileError(f"{path}: missing key fc1_weight (not a model file?)")
     if f"fc{k}_bias" in data:
         raise ModelFileError(f"{path}: fc{k}_bias present but fc{k}_weight missing")

@@ -325,7 +325,7 @@ def load_checkpoint(trainer: "Trainer", path: Path) -> None:
 def train(pairs: Sequence[Pair], config: TrainConfig, output: Path,
           heldout: Sequence[Pair] = (), resume: bool = False,
           log: Callable[[str], None] = lambda s: print(s, file=sys.stderr, flush=True),
-          source: str = "<data>") -> tuple[IntModel, Scores]:
+          source: str = "<data>", metadata: dict | None = None) -> tuple[IntModel, Scores]:
     """Train, keep the integer model with the best exact accuracy on the
     training pairs, save it to `output`; returns (model, its scores).
     DataError for answers no model can print, CheckpointError for a bad resume."""
@@ -348,7 +348,7 @@ def train(pairs: Sequence[Pair], config: TrainConfig, output: Path,
         f"{len(held)} held-out pairs, charset {charset[:-1]!r} + EOS, "
         f"layers {[INPUT_SIZE] + config.hidden_sizes + [len(charset)]}, shifts {trainer.shifts}")
     meta = {"hidden_sizes": config.hidden_sizes, "sparsity": config.sparsity,
-            "seed": config.seed, "epochs": config.epochs}
+            "seed": config.seed, "epochs": config.epochs, **(metadata or {})}
     start = time.monotonic()
     interrupted = False
     try:

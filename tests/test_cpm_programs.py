@@ -854,3 +854,28 @@ def test_cli_output_on_a_full_disk_is_one_line_and_status_5(repo_root, tmp_path)
     assert res.returncode == 5
     assert res.stderr.decode().strip().splitlines() == [
         "z80emu: cannot write the output (No space left on device): the run was stopped"]
+
+
+def test_cli_refuses_files_that_are_not_programs(monkeypatch, tmp_path):
+    model = tmp_path / "CHAT.npz"
+    np_zip = b"PK\x03\x04" + bytes(60)
+    model.write_bytes(np_zip)
+    disguised = tmp_path / "MODEL.COM"
+    disguised.write_bytes(np_zip)
+    text = tmp_path / "notes.txt"
+    text.write_text("hello\n")
+    for path, words in ((model, "a zip archive"), (disguised, "a zip archive"),
+                        (text, "a text file, not a CP/M program")):
+        status, out, err = run_main(monkeypatch, [path])
+        assert (status, out) == (1, b"") and words in err and err.count("\n") == 1, err
+
+
+def test_cli_says_when_a_model_build_runs_unverified(monkeypatch, tmp_path):
+    com = tmp_path / "PG.COM"
+    com.write_bytes(build("hello"))
+    (tmp_path / "PG.sym").write_text("LAYERS EQU 09ADH\n")
+    status, out, err = run_main(monkeypatch, [com])
+    assert status == 0 and "not verified: no PG.npz beside PG.COM" in err
+    (tmp_path / "PG.sym").unlink()      # not a model build: nothing to say
+    status, out, err = run_main(monkeypatch, [com])
+    assert status == 0 and "verified" not in err

@@ -173,3 +173,22 @@ def test_roms_recipe_is_the_documented_one():
                   if line.strip().startswith("python -m model ")]
     assert documented == roms.commands(Path("roms"))
     assert roms.commands(Path("roms"), train=False) == []
+
+
+def test_a_trained_guess_model_builds_as_the_game_with_its_own_name(tmp_path):
+    from model.__main__ import main as model_main
+    data = tmp_path / "dog.txt"
+    assert model_main(["data", "guess", "--topic", "dog", "-o", str(data)]) == 0
+    lines = data.read_text().splitlines()
+    small = tmp_path / "small.txt"
+    small.write_text("\n".join(lines[:2] + lines[2::40]) + "\n")   # header kept, a few pairs
+    npz = tmp_path / "DOG.npz"
+    assert model_main(["train", str(small), "-o", str(npz), "--epochs", "2",
+                       "--hidden-sizes", "16"]) == 0
+    assert load_model(npz).metadata["topic"] == "dog"
+    res = build(npz, tmp_path / "DOG.COM", log=quiet)
+    assert res.guess_topic == "dog"
+    out, result, _ = run_program(tmp_path / "DOG.COM", lines=[b"!"])
+    assert out.startswith(b"DOG: 20 questions.")
+    with pytest.raises(BuildError, match="does not exist"):
+        build(npz, tmp_path / "nodir" / "DOG.COM", log=quiet)

@@ -264,6 +264,9 @@ def test_bad_checkpoints_are_one_clear_error(tmp_path):
     with pytest.raises(CheckpointError, match="another architecture"):
         train(pairs, TrainConfig(hidden_sizes=[10], epochs=3), out, resume=True, log=lambda s: None)
     ckpt = checkpoint_path(out)
+    from model.reference import ModelFileError
+    with pytest.raises(ModelFileError, match="a training checkpoint, not a model"):
+        load_model(ckpt)
     ckpt.write_bytes(ckpt.read_bytes()[:1000])
     with pytest.raises(CheckpointError, match="not a readable checkpoint"):
         train(pairs, TrainConfig(hidden_sizes=[12], epochs=3), out, resume=True, log=lambda s: None)

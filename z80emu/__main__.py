@@ -165,6 +165,9 @@ def _make_verifier(args, com_path: Path):
     if model_path is None:
         beside = com_path.with_suffix(".npz")
         if not beside.exists():
+            if _is_model_build(com_path):
+                _error(f"note: not verified: no {beside.name} beside {com_path.name} "
+                       "(name the model with --model FILE)")
             return None
         model_path = beside
     elif not model_path.is_file():
@@ -185,6 +188,14 @@ def _silence_stdout() -> None:
         os.close(devnull)
     except (OSError, ValueError, AttributeError):
         pass
+
+
+def _is_model_build(com_path: Path) -> bool:
+    """Whether the .sym beside the program says `python -m model build` made it."""
+    try:
+        return "LAYERS EQU" in com_path.with_suffix(".sym").read_text(errors="replace")
+    except OSError:
+        return False
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -228,6 +239,10 @@ def _main(argv: list[str] | None) -> int:
     except Exception as err:  # a bad model file must not end in a traceback
         _error(f"cannot use the model for verification: {err}; "
                "name the right one with --model FILE, or run unverified with --no-verify")
+        return EXIT_USAGE
+
+    if args.stats_json is not None and not args.stats_json.parent.is_dir():
+        _error(f"--stats-json {args.stats_json}: folder {args.stats_json.parent} does not exist")
         return EXIT_USAGE
 
     trace = None
