@@ -42,6 +42,10 @@ class WarmBoot(Exception):
     """The program asked for a warm boot: the run ends normally."""
 
 
+def _upper(ch: int) -> int:
+    return ch - 0x20 if 0x61 <= ch <= 0x7A else ch
+
+
 class BdosError(WarmBoot):
     """A CP/M 2.2 BDOS error ("Bdos Err On A: R/O", "... File R/O"): the real BDOS prints it
     and warm-boots, so the run ends (the message goes to stderr, as diagnostics do)."""
@@ -444,8 +448,8 @@ class BDOS:
             p = pattern[i]
             if i == 13 or p == 0x3F:
                 continue
-            if i <= 11:
-                if (p & 0x7F) != (entry[i] & 0x7F):
+            if i <= 11:  # letters in either case: the entries are the upper-case host names
+                if _upper(p & 0x7F) != _upper(entry[i] & 0x7F):
                     return False
             elif i == 12:
                 if (p & 0x1F) != (entry[i] & 0x1F):

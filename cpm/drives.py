@@ -59,7 +59,8 @@ class Drive:
         Raises DriveAccessRefused if the name cannot be a file of this drive.
         """
         self.check_name(name11)
-        want = bytes(b & 0x7F for b in name11)
+        # host names are listed upper-case; a program (MBASIC's SAVE "test") may use lower case
+        want = bytes(b & 0x7F for b in name11).upper()
         host = self._names.get(want)
         if host is not None and host in self._handles:
             return host

@@ -122,8 +122,10 @@ def host_to_fcb_name(host: str) -> bytes | None:
 
 
 def name_matches(pattern11: bytes, name11: bytes) -> bool:
-    """CP/M wildcard match: '?' in the pattern matches any byte; attributes ignored."""
-    for p, n in zip(pattern11, name11):
+    """CP/M wildcard match: '?' in the pattern matches any byte; attributes ignored.
+    Letters match in either case: the host files behind the names are upper-case, so a
+    file a program made with a lower-case FCB must be found with that FCB again."""
+    for p, n in zip(bytes(pattern11).upper(), bytes(name11).upper()):
         p &= 0x7F
         if p != 0x3F and p != (n & 0x7F):
             return False

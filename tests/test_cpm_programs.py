@@ -879,3 +879,47 @@ def test_cli_says_when_a_model_build_runs_unverified(monkeypatch, tmp_path):
     (tmp_path / "PG.sym").unlink()      # not a model build: nothing to say
     status, out, err = run_main(monkeypatch, [com])
     assert status == 0 and "verified" not in err
+
+
+LOWER_CASE_FCB = """
+        org 100h
+        ld de,lfcb
+        ld c,22                 ; make 'test.bas' (MBASIC's SAVE "test" keeps the case)
+        call fcall
+        ld de,80h
+        ld c,26
+        call sys
+        ld hl,80h
+        ld (hl),'Z'
+        ld de,lfcb
+        ld c,21                 ; write one record
+        call fcall
+        ld c,16                 ; close
+        call fcall
+        xor a
+        ld (lfcb+12),a
+        ld (lfcb+32),a
+        ld c,15                 ; open it again by the same lower-case name
+        call fcall
+        ld c,20                 ; read the record back
+        call fcall
+        ld a,(80h)
+        call putc
+        ld c,17                 ; and find it in the directory
+        call fcall
+        ret
+fcall:  push bc
+        ld de,lfcb
+        call sys
+        call hex8
+        pop bc
+        ret
+lfcb:   db 0,'test    bas',0,0,0,0
+        ds 20
+"""
+
+
+def test_files_made_with_a_lower_case_fcb_name_are_found_again(tmp_path):
+    out, res = run(build_source(LOWER_CASE_FCB), {"A": tmp_path})
+    assert out[:10] == b"0000000000" and out[10:11] == b"Z" and out[11:] != b"FF", out
+    assert [p.name for p in tmp_path.iterdir()] == ["TEST.BAS"]
