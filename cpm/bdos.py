@@ -9,9 +9,12 @@ machine (machine.py) owns the CPU, the run loop and the observers.
 from __future__ import annotations
 
 import errno
+import time
 from typing import TYPE_CHECKING
 
 import numpy as np
+
+from z80emu import _tables as T
 
 from . import layout as L
 from .drives import DriveAccessRefused
@@ -81,7 +84,10 @@ class BDOS:
         self.wait_polls = 0
         self.wait_output = 0
         self.wait_memory = None  # the TPA as it was at the start of the memory window
-        self.waiting = False     # the window passed with memory unchanged: a wait loop
+        self.waiting = False     # the program is in a wait loop (see poll_missed)
+        self.cycle_regs = None   # registers at the last missed poll, and memory when they
+        self.cycle_mem = None    # matched the poll before it (the exact-cycle rule)
+        self._last_nap = 0.0
         self.key_offered = False
 
     # -- helpers -------------------------------------------------------------
@@ -141,17 +147,29 @@ class BDOS:
             self._show(ch)
 
     # A program is "waiting for a key" when it has done nothing but poll the console (BDOS 11,
-    # BIOS CONST, BDOS 6 FFh finding nothing) for WAIT_POLLS polls, with no input read, at most
-    # WAIT_OUTPUT bytes of output, no other BDOS/BIOS call, and not one byte of memory changed
-    # over the last WAIT_WINDOW polls.  70,000 polls is more than any 16-bit countdown ("press
-    # a key to skip") makes; the memory rule tells a wait loop from work that checks for ^C
-    # between steps (an interpreter's loop variable, a counter pushed on the stack), however
-    # long that work runs.  All of it counts emulated events, so piped runs stay
-    # deterministic.  With piped input left, the careful typist of CONSOLE.md types the next
-    # key then (status reports it); at end of input the run ends cleanly.
+    # BIOS CONST, BDOS 6 FFh finding nothing) and either
+    # - is in exactly the same state (registers and all of memory, R aside) at two polls in a
+    #   row: the machine is deterministic, so it would go round that loop for ever; only a key
+    #   can end it (a plain "press any key" loop is seen within three polls, whatever it
+    #   prints between them), or
+    # - has polled WAIT_POLLS times with no input read, at most WAIT_OUTPUT bytes of output, no
+    #   other BDOS/BIOS call, and not one byte of memory changed over the last WAIT_WINDOW
+    #   polls (a loop that counts in its registers).  70,000 polls is more than any 16-bit
+    #   countdown ("press a key to skip") makes, or
+    # - has done nothing but poll for WAIT_POLLS_MAX polls (a wait loop that keeps changing
+    #   memory, such as one that stirs a random seed; silent work seldom checks for ^C that
+    #   often: it is 2.5 minutes of a 4 MHz Z80 at 2,000 T-states a check).
+    # Work that checks for ^C between steps changes memory or registers from poll to poll (an
+    # interpreter's loop variable, a counter pushed on the stack), however long it runs.  All
+    # of it counts emulated events, so piped runs stay deterministic.  With piped input left,
+    # the careful typist of CONSOLE.md types the next key then (status reports it); at end of
+    # input the run ends cleanly.
     WAIT_POLLS = 70_000
     WAIT_WINDOW = 10_000
+    WAIT_POLLS_MAX = 300_000
     WAIT_OUTPUT = 256
+    # program-visible registers: A..I, IM, IFF1, IFF2 (not R, WZ, the latches or counters)
+    CYCLE_REGS = np.array(list(range(T.R_R)) + [T.R_IM, T.R_IFF1, T.R_IFF2])
 
     def activity(self) -> None:
         """The program did something other than poll (input read, another BDOS/BIOS call)."""
@@ -168,28 +186,50 @@ class BDOS:
 
     def poll_missed(self) -> None:
         """A console poll found no key. Keep the host CPU calm; end a hopeless wait at EOF."""
-        now = self.m.cpu.tstates
-        # the terminal's idle sleep: only polls in a tight loop (under 1000 T-states apart)
+        cpu = self.m.cpu
+        now = cpu.tstates
         self.poll_streak = self.poll_streak + 1 if now - self._last_poll < 1000 else 1
         self._last_poll = now
         if self.wait_polls == 0:
             self.wait_output = 0
             self.wait_memory = None
             self.waiting = False
+            self.cycle_regs = self.cycle_mem = None
         self.wait_polls += 1
+        if not self.waiting:
+            self._watch_for_a_wait_loop(cpu)
+        console = self.m.console
+        if console.interactive:
+            # sleep until a key (10 ms at most) in a wait loop; a tight poll loop that is not
+            # seen as one naps at most a tenth of the time, so work with ^C checks stays fast
+            if self.waiting:
+                console.wait_briefly()
+            elif self.poll_streak > 1000 and time.monotonic() - self._last_nap > 0.1:
+                console.wait_briefly()
+                self._last_nap = time.monotonic()
+        elif console.at_eof and self.waiting_for_key():
+            raise WarmBoot("end of input while the program kept polling for a key")
+
+    def _watch_for_a_wait_loop(self, cpu) -> None:
+        if self.wait_polls >= self.WAIT_POLLS_MAX:
+            self.waiting = True
+            return
+        regs = cpu.state[self.CYCLE_REGS]
+        if self.cycle_regs is not None and np.array_equal(regs, self.cycle_regs):
+            if self.cycle_mem is not None and np.array_equal(cpu.mem, self.cycle_mem):
+                self.waiting = True
+                return
+            self.cycle_mem = cpu.mem.copy()  # registers repeat: does memory too, next time?
+        else:
+            self.cycle_mem = None
+        self.cycle_regs = regs
         if (self.wait_polls >= self.WAIT_POLLS - self.WAIT_WINDOW
-                and self.wait_polls % self.WAIT_WINDOW == 0 and not self.waiting):
-            mem = self.m.cpu.mem
+                and self.wait_polls % self.WAIT_WINDOW == 0):
+            mem = cpu.mem
             if self.wait_memory is not None and np.array_equal(mem, self.wait_memory):
                 self.waiting = True
             else:  # the program still changes memory: it works between polls; watch again
                 self.wait_memory = mem.copy()
-        console = self.m.console
-        if console.interactive:
-            if self.poll_streak > 1000:
-                console.wait_briefly()
-        elif console.at_eof and self.waiting_for_key():
-            raise WarmBoot("end of input while the program kept polling for a key")
 
     def waiting_for_key(self) -> bool:
         return self.wait_polls > 0 and self.waiting

@@ -923,3 +923,54 @@ def test_files_made_with_a_lower_case_fcb_name_are_found_again(tmp_path):
     out, res = run(build_source(LOWER_CASE_FCB), {"A": tmp_path})
     assert out[:10] == b"0000000000" and out[10:11] == b"Z" and out[11:] != b"FF", out
     assert [p.name for p in tmp_path.iterdir()] == ["TEST.BAS"]
+
+
+KEY_WAIT_STIRRING_A_SEED = """
+        org 100h
+        ld de,msg
+        ld c,9
+        call sys
+wait:   ld hl,seed
+        inc (hl)                ; a game stirs its random seed while it waits
+        ld c,11
+        call sys
+        or a
+        jr z,wait
+        ld c,1
+        call sys
+        ret
+msg:    db 'press a key$'
+seed:   db 0
+"""
+
+
+def test_a_key_wait_that_changes_memory_gets_its_key_and_ends_at_end_of_input(tmp_path, monkeypatch):
+    from cpm.bdos import BDOS
+    monkeypatch.setattr(BDOS, "WAIT_POLLS_MAX", 20_000)   # the rule, not its 300,000 (10 s)
+    out, res = run(build_source(KEY_WAIT_STIRRING_A_SEED), {"A": tmp_path}, stdin=b"k")
+    assert out == b"press a keyk" and res.exit_status == 0
+    out, res = run(build_source(KEY_WAIT_STIRRING_A_SEED), {"A": tmp_path}, stdin=b"")
+    assert out == b"press a key" and res.exit_status == 0 and "end of input" in res.message
+
+
+ECHO_KEYS = """
+        org 100h
+wait:   ld c,11                 ; the classic loop: status until a key, then read it
+        call sys
+        or a
+        jr z,wait
+        ld c,6
+        ld e,0FFh
+        call sys
+        ld e,a
+        ld c,2
+        call sys
+        jr wait
+"""
+
+
+def test_a_plain_key_wait_loop_gets_each_piped_key_within_a_few_polls(tmp_path):
+    # 200 keys within 2M T-states: not 70,000 polls (about 4M T-states) per key
+    out, res = run(build_source(ECHO_KEYS), {"A": tmp_path}, stdin=b"x" * 200,
+                   max_tstates=2_000_000)
+    assert out == b"x" * 200 and res.exit_status == 0 and "end of input" in res.message
