@@ -18,7 +18,7 @@ from z80emu import _tables as T
 
 from . import layout as L
 from .drives import DriveAccessRefused
-from .fcb import RECORD_SIZE, RECORDS_PER_EXTENT, position_fields, record_of
+from .fcb import RECORD_SIZE, RECORDS_PER_EXTENT, name_matches, position_fields, record_of
 
 if TYPE_CHECKING:
     from .machine import CPMMachine
@@ -43,10 +43,6 @@ BDOS_NAMES = {
 
 class WarmBoot(Exception):
     """The program asked for a warm boot: the run ends normally."""
-
-
-def _upper(ch: int) -> int:
-    return ch - 0x20 if 0x61 <= ch <= 0x7A else ch
 
 
 class BdosError(WarmBoot):
@@ -484,19 +480,12 @@ class BDOS:
     def _entry_matches(pattern: bytes, entry: bytes) -> bool:
         if pattern[0] == 0x3F:
             return True
-        for i in range(1, 15):
-            p = pattern[i]
-            if i == 13 or p == 0x3F:
-                continue
-            if i <= 11:  # letters in either case: the entries are the upper-case host names
-                if _upper(p & 0x7F) != _upper(entry[i] & 0x7F):
-                    return False
-            elif i == 12:
-                if (p & 0x1F) != (entry[i] & 0x1F):
-                    return False
-            elif (p & 0x3F) != (entry[i] & 0x3F):
-                return False
-        return True
+        if not name_matches(pattern[1:12], entry[1:12]):
+            return False
+        ex, s2 = pattern[12], pattern[14]  # S1 (13) is not compared
+        if ex != 0x3F and (ex ^ entry[12]) & 0x1F:
+            return False
+        return s2 == 0x3F or not (s2 ^ entry[14]) & 0x3F
 
     def f17(self, de):
         # CP/M 2.2 clears S2 unless the search is for every entry (dr or ex is '?')

@@ -125,11 +125,9 @@ def name_matches(pattern11: bytes, name11: bytes) -> bool:
     """CP/M wildcard match: '?' in the pattern matches any byte; attributes ignored.
     Letters match in either case: the host files behind the names are upper-case, so a
     file a program made with a lower-case FCB must be found with that FCB again."""
-    for p, n in zip(bytes(pattern11).upper(), bytes(name11).upper()):
-        p &= 0x7F
-        if p != 0x3F and p != (n & 0x7F):
-            return False
-    return True
+    pattern = bytes(b & 0x7F for b in pattern11).upper()
+    name = bytes(b & 0x7F for b in name11).upper()
+    return all(p == 0x3F or p == n for p, n in zip(pattern, name))
 
 
 def record_of(ex: int, s2: int, cr: int) -> int:
