@@ -215,6 +215,7 @@ def _build(argv: list[str]) -> int:
 def cmd_data(args) -> int:
     from model.data import write_pairs
     from model.datasets import guess, tinychat
+    from model.reference import is_zip_file
     if args.list_topics:
         print(" ".join(guess.OBJECTS))
         return 0
@@ -222,7 +223,7 @@ def cmd_data(args) -> int:
         print("error: name the file to write with -o FILE", file=sys.stderr)
         return 1
     for target in (args.output, args.heldout):
-        if target is not None and _is_model_file(target):
+        if target is not None and target.is_file() and is_zip_file(target):
             print(f"error: {target} is a model file; not overwriting it with data", file=sys.stderr)
             return 1
     if args.dataset == "tinychat":
@@ -245,15 +246,6 @@ def cmd_data(args) -> int:
     return 0
 
 
-def _is_model_file(path: Path) -> bool:
-    """An existing .npz (zip) file: what `data` must never overwrite."""
-    try:
-        with path.open("rb") as fh:
-            return fh.read(4) == b"PK\x03\x04"
-    except OSError:
-        return False
-
-
 def _same_file(a: Path, b: Path | None) -> bool:
     try:
         return b is not None and a.exists() and b.exists() and a.samefile(b)
@@ -264,7 +256,7 @@ def _same_file(a: Path, b: Path | None) -> bool:
 def cmd_train(args) -> int:
     from model.data import data_topic, load_pairs
     from model.evaluate import evaluate
-    from model.reference import effective_macs
+    from model.reference import effective_macs, is_zip_file
     from model.train import TrainConfig, TrainingInterrupted, train
     if args.output.suffix != ".npz":
         print(f"error: the output must be a .npz file, got {args.output}", file=sys.stderr)
@@ -277,7 +269,7 @@ def cmd_train(args) -> int:
     if not args.output.parent.is_dir():
         print(f"error: -o {args.output}: folder {args.output.parent} does not exist", file=sys.stderr)
         return 1
-    if args.output.exists() and not _is_model_file(args.output):
+    if args.output.exists() and not (args.output.is_file() and is_zip_file(args.output)):
         print(f"error: -o {args.output} exists and is not a model file; not overwriting it",
               file=sys.stderr)
         return 1

@@ -116,6 +116,12 @@ def _text_of(value: np.ndarray, key: str, path) -> str:
     raise ModelFileError(f"{path}: key {key} has dtype {value.dtype}, expected text")
 
 
+def is_zip_file(path: Path) -> bool:
+    """Whether the file at `path` is a zip archive (what every .npz is); OSError if unreadable."""
+    with Path(path).open("rb") as fh:
+        return fh.read(4) == b"PK\x03\x04"
+
+
 def load_model(path: str | Path) -> IntModel:
     """Load a .npz model (ours or the original layout); ModelFileError if bad."""
     path = Path(path)
@@ -124,9 +130,7 @@ def load_model(path: str | Path) -> IntModel:
     if not path.is_file():
         raise ModelFileError(f"{path}: no such model file")
     try:
-        with path.open("rb") as fh:
-            magic = fh.read(4)
-        if magic != b"PK\x03\x04":  # numpy would try it as .npy or pickle and say so
+        if not is_zip_file(path):  # numpy would try it as .npy or pickle and say so
             raise ModelFileError(f"{path}: not a .npz model file (not a zip archive)")
         with np.load(path, allow_pickle=False) as npz:
             data = {key: npz[key] for key in npz.files}
